@@ -1,0 +1,274 @@
+//! The single writer: group commit. Callers queue operations; one thread drains the queue, applies
+//! everything waiting in one redb transaction, commits it durably (one flush for the whole group),
+//! publishes the events, and only then answers each caller. Writers never wait for each other's
+//! flush one by one, and a caller is never told "done" before its write is on disk.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use redb::{Database, Durability, ReadableTable, Table};
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec;
+use super::error::storage;
+use super::tables::{CHANGES, META, META_COMPACTED, META_REVISION, OBJECTS};
+use super::watch::Hub;
+use super::{ChangeKind, Event, StoreError};
+use crate::trace::{Actor, StepDraft, TraceBus};
+
+/// Most operations applied in one transaction.
+const MAX_BATCH: usize = 4096;
+/// The change log keeps at least this many revisions for watch resume.
+pub const RETAIN_REVISIONS: u64 = 10_000;
+/// Compaction runs once this many revisions beyond the window have piled up.
+const COMPACT_SLACK: u64 = 1_000;
+
+/// A conditional write.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// Fails with `AlreadyExists` when the key is present.
+    Create { key: String, value: Bytes },
+    /// Fails with `NotFound` when absent, `Conflict` when `expected` is set and differs.
+    Update {
+        key: String,
+        value: Bytes,
+        expected: Option<u64>,
+    },
+    /// Fails with `NotFound` when absent, `Conflict` when `expected` is set and differs.
+    Delete { key: String, expected: Option<u64> },
+}
+
+impl Op {
+    pub fn key(&self) -> &str {
+        match self {
+            Op::Create { key, .. } | Op::Update { key, .. } | Op::Delete { key, .. } => key,
+        }
+    }
+}
+
+pub type Reply = oneshot::Sender<Result<Arc<Event>, StoreError>>;
+
+pub enum Msg {
+    Write(Op, Reply),
+    /// Finish everything queued before this, then stop.
+    Shutdown(oneshot::Sender<()>),
+}
+
+pub struct Writer {
+    pub db: Arc<Database>,
+    pub hub: Arc<Hub>,
+    pub trace: TraceBus,
+}
+
+type Outcome = Result<Arc<Event>, StoreError>;
+
+impl Writer {
+    pub fn run(self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+        let mut batch: Vec<(Op, Reply)> = Vec::with_capacity(64);
+        let mut stop: Option<oneshot::Sender<()>> = None;
+        while stop.is_none() {
+            match rx.blocking_recv() {
+                Some(Msg::Write(op, reply)) => batch.push((op, reply)),
+                Some(Msg::Shutdown(done)) => stop = Some(done),
+                None => break,
+            }
+            while stop.is_none() && batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(Msg::Write(op, reply)) => batch.push((op, reply)),
+                    Ok(Msg::Shutdown(done)) => stop = Some(done),
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                self.commit_group(&mut batch);
+            }
+        }
+        // Anything still queued after the shutdown request is refused, never half-done.
+        rx.close();
+        while let Ok(msg) = rx.try_recv() {
+            if let Msg::Write(_, reply) = msg {
+                let _ = reply.send(Err(StoreError::Closed));
+            }
+        }
+        if let Some(done) = stop {
+            let _ = done.send(());
+        }
+    }
+
+    fn commit_group(&self, batch: &mut Vec<(Op, Reply)>) {
+        let started = Instant::now();
+        let result = self.apply_all(batch);
+        let took = started.elapsed();
+        match result {
+            Ok(outcomes) => {
+                let events: Arc<[Arc<Event>]> = outcomes
+                    .iter()
+                    .filter_map(|o| o.as_ref().ok().cloned())
+                    .collect();
+                self.trace_commits(&events, took, batch.len());
+                self.hub.publish(events);
+                for ((_, reply), outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                tracing::error!(%err, ops = batch.len(), "store commit failed; no write of the group was applied");
+                for (_, reply) in batch.drain(..) {
+                    let _ = reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+
+    fn trace_commits(&self, events: &[Arc<Event>], took: std::time::Duration, group: usize) {
+        if !self.trace.is_on() {
+            return;
+        }
+        for ev in events {
+            self.trace.record(|| {
+                let what = match (ev.kind, ev.prev.is_some()) {
+                    (ChangeKind::Delete, _) => "commit delete",
+                    (ChangeKind::Put, false) => "commit create",
+                    (ChangeKind::Put, true) => "commit update",
+                };
+                let what = if group > 1 {
+                    format!("{what} (group of {group})")
+                } else {
+                    what.to_string()
+                };
+                StepDraft::new(Actor::ApiServer, Actor::Store, &*ev.key, what)
+                    .rev(ev.rev)
+                    .took(took)
+            });
+        }
+    }
+
+    /// One transaction for the whole group. The outer error aborts everything (nothing is
+    /// committed); inner errors are per-operation refusals that leave the rest of the group alone.
+    fn apply_all(&self, batch: &[(Op, Reply)]) -> Result<Vec<Outcome>, StoreError> {
+        let mut txn = self.db.begin_write().map_err(storage)?;
+        txn.set_durability(Durability::Immediate).map_err(storage)?;
+        let outcomes = {
+            let mut objects = txn.open_table(OBJECTS).map_err(storage)?;
+            let mut changes = txn.open_table(CHANGES).map_err(storage)?;
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            let mut rev = meta
+                .get(META_REVISION)
+                .map_err(storage)?
+                .map_or(0, |g| g.value());
+            let mut outcomes = Vec::with_capacity(batch.len());
+            for (op, _) in batch {
+                outcomes.push(apply(&mut objects, &mut changes, &mut rev, op)?);
+            }
+            meta.insert(META_REVISION, rev).map_err(storage)?;
+            compact(&mut changes, &mut meta, rev)?;
+            outcomes
+        };
+        txn.commit().map_err(storage)?;
+        Ok(outcomes)
+    }
+}
+
+fn apply(
+    objects: &mut Table<&str, &[u8]>,
+    changes: &mut Table<u64, &[u8]>,
+    rev: &mut u64,
+    op: &Op,
+) -> Result<Outcome, StoreError> {
+    let key = op.key();
+    let current = objects
+        .get(key)
+        .map_err(storage)?
+        .map(|g| codec::decode_object(key, g.value()));
+    let current = match current {
+        Some(None) => {
+            return Err(StoreError::Storage(format!(
+                "object record for {key} is unreadable"
+            )));
+        }
+        Some(Some(kv)) => Some(kv),
+        None => None,
+    };
+    let refusal = match (op, &current) {
+        (Op::Create { .. }, Some(_)) => Some(StoreError::AlreadyExists { key: key.into() }),
+        (Op::Update { .. } | Op::Delete { .. }, None) => {
+            Some(StoreError::NotFound { key: key.into() })
+        }
+        (
+            Op::Update {
+                expected: Some(want),
+                ..
+            }
+            | Op::Delete {
+                expected: Some(want),
+                ..
+            },
+            Some(cur),
+        ) if cur.mod_rev != *want => Some(StoreError::Conflict {
+            key: key.into(),
+            expected: *want,
+            actual: cur.mod_rev,
+        }),
+        _ => None,
+    };
+    if let Some(refusal) = refusal {
+        return Ok(Err(refusal));
+    }
+    *rev += 1;
+    let event = match op {
+        Op::Create { value, .. } | Op::Update { value, .. } => {
+            let create_rev = current.as_ref().map_or(*rev, |c| c.create_rev);
+            objects
+                .insert(
+                    key,
+                    codec::encode_object(create_rev, *rev, value).as_slice(),
+                )
+                .map_err(storage)?;
+            Event {
+                kind: ChangeKind::Put,
+                rev: *rev,
+                key: key.into(),
+                value: value.clone(),
+                create_rev,
+                prev: current,
+            }
+        }
+        Op::Delete { .. } => {
+            let Some(prev) = current else {
+                return Ok(Err(StoreError::NotFound { key: key.into() }));
+            };
+            objects.remove(key).map_err(storage)?;
+            Event {
+                kind: ChangeKind::Delete,
+                rev: *rev,
+                key: key.into(),
+                value: Bytes::new(),
+                create_rev: prev.create_rev,
+                prev: Some(prev),
+            }
+        }
+    };
+    changes
+        .insert(*rev, codec::encode_change(&event).as_slice())
+        .map_err(storage)?;
+    Ok(Ok(Arc::new(event)))
+}
+
+fn compact(
+    changes: &mut Table<u64, &[u8]>,
+    meta: &mut Table<&str, u64>,
+    rev: u64,
+) -> Result<(), StoreError> {
+    let compacted = meta
+        .get(META_COMPACTED)
+        .map_err(storage)?
+        .map_or(0, |g| g.value());
+    if rev <= compacted + RETAIN_REVISIONS + COMPACT_SLACK {
+        return Ok(());
+    }
+    let cut = rev - RETAIN_REVISIONS;
+    changes.retain_in(..=cut, |_, _| false).map_err(storage)?;
+    meta.insert(META_COMPACTED, cut).map_err(storage)?;
+    Ok(())
+}
