@@ -37,7 +37,7 @@ type Model = BTreeMap<String, Rec>;
 
 fn key(k: u8) -> String {
     // Two prefixes so watches and lists by prefix are exercised.
-    if k % 2 == 0 {
+    if k.is_multiple_of(2) {
         format!("/registry/pods/default/p{k}")
     } else {
         format!("/registry/minions/n{k}")

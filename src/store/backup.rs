@@ -79,14 +79,21 @@ where
     Ok(())
 }
 
-/// Backs up the store of a data dir no kubox is running on.
+/// Backs up the store of a data dir no kubox is running on (replaying its write-ahead log
+/// first, as a start would).
 pub fn backup_offline(dir: &Path, to: &Path) -> Result<SnapshotInfo, BackupError> {
-    let _lock = DirLock::acquire(dir)?;
-    let db = open_db(&dir.join(STORE_FILE), false)?;
-    let revision = snapshot(&db, to)?;
+    if !dir.join(STORE_FILE).exists() {
+        return Err(OpenError::Damaged {
+            path: dir.join(STORE_FILE),
+            detail: "no such file: nothing to back up".into(),
+        }
+        .into());
+    }
+    let store = super::Store::open(dir, crate::trace::TraceBus::quiet())?;
+    let revision = store.backup(to)?;
     Ok(SnapshotInfo {
         revision,
-        objects: count_objects(&db)?,
+        objects: count_objects(&store.inner.db)?,
     })
 }
 
@@ -112,6 +119,13 @@ pub fn restore(dir: &Path, from: &Path) -> Result<SnapshotInfo, BackupError> {
     File::open(&incoming)
         .and_then(|f| f.sync_all())
         .map_err(storage)?;
+    // The old store's log must not be replayed onto the restored one: it goes first, so a crash
+    // part-way leaves either the old store without its unflushed tail or the restored store.
+    match std::fs::remove_file(dir.join(super::wal::WAL_FILE)) {
+        Ok(()) => sync_parent(&target)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(storage(e).into()),
+    }
     std::fs::rename(&incoming, &target).map_err(storage)?;
     sync_parent(&target)?;
     Ok(info)

@@ -12,6 +12,7 @@ mod codec;
 mod error;
 mod lock;
 mod tables;
+mod wal;
 pub mod watch;
 mod writer;
 
@@ -20,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use redb::{Database, ReadableDatabase};
-use tokio::sync::{mpsc, oneshot};
+use redb::{Database, ReadableDatabase, ReadableTable};
+use tokio::sync::oneshot;
 
 pub use error::{OpenError, StoreError};
 pub use lock::DirLock;
@@ -99,13 +100,13 @@ impl Default for StoreOptions {
 /// A handle on the open store; clones share it.
 #[derive(Clone)]
 pub struct Store {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    db: Arc<Database>,
+pub(crate) struct Inner {
+    pub(crate) db: Arc<Database>,
     path: PathBuf,
-    requests: mpsc::UnboundedSender<Msg>,
+    requests: std::sync::mpsc::Sender<Msg>,
     hub: Arc<Hub>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     _lock: DirLock,
@@ -125,21 +126,28 @@ impl Store {
         let lock = DirLock::acquire(dir)?;
         let path = dir.join(STORE_FILE);
         let db = Arc::new(open_db(&path, true)?);
-        let revision = read_meta(&db, META_REVISION).map_err(|e| damaged(&path, e))?;
+        let io = |source| OpenError::Io {
+            dir: dir.to_path_buf(),
+            source,
+        };
+        let (mut wal, records) = wal::Wal::open(dir).map_err(io)?;
+        let revision = recover(&db, &mut wal, records).map_err(|e| damaged(&path, e))?;
+        let compacted = read_meta(&db, META_COMPACTED).map_err(|e| damaged(&path, e))?;
         let hub = Arc::new(Hub::new(revision, options.fanout_buffer));
-        let (requests, rx) = mpsc::unbounded_channel();
+        let (requests, rx) = std::sync::mpsc::channel();
         let writer = Writer {
             db: db.clone(),
             hub: hub.clone(),
             trace,
+            wal,
+            failed: None,
+            rev: revision,
+            compacted,
         };
         let handle = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || writer.run(rx))
-            .map_err(|source| OpenError::Io {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
+            .map_err(io)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -161,7 +169,7 @@ impl Store {
     /// keep many writes in flight.
     pub fn submit(&self, op: Op) -> oneshot::Receiver<Result<Arc<Event>, StoreError>> {
         let (reply, rx) = oneshot::channel();
-        if let Err(mpsc::error::SendError(Msg::Write(_, reply))) =
+        if let Err(std::sync::mpsc::SendError(Msg::Write(_, reply))) =
             self.inner.requests.send(Msg::Write(op, reply))
         {
             let _ = reply.send(Err(StoreError::Closed));
@@ -384,6 +392,52 @@ pub(crate) fn open_db(path: &Path, create: bool) -> Result<Database, OpenError> 
         }),
         Err(e) => Err(damaged(path, e)),
     }
+}
+
+/// Replays the log's changes past redb's last checkpoint, checkpoints them, and returns the
+/// store's revision.
+fn recover(
+    db: &Database,
+    wal: &mut wal::Wal,
+    records: Vec<wal::Record>,
+) -> Result<u64, StoreError> {
+    let durable = read_meta(db, META_REVISION)?;
+    let pending: Vec<_> = records.into_iter().filter(|r| r.rev > durable).collect();
+    if pending.first().is_some_and(|r| r.rev != durable + 1) {
+        return Err(StoreError::Storage(format!(
+            "the write-ahead log continues at revision {} but the store ends at {durable}",
+            pending[0].rev
+        )));
+    }
+    let mut rev = durable;
+    if !pending.is_empty() {
+        let mut txn = db.begin_write().map_err(storage)?;
+        txn.set_durability(redb::Durability::Immediate)
+            .map_err(storage)?;
+        {
+            let mut objects = txn.open_table(OBJECTS).map_err(storage)?;
+            let mut changes = txn.open_table(CHANGES).map_err(storage)?;
+            let mut meta = txn.open_table(META).map_err(storage)?;
+            for record in &pending {
+                writer::replay(&mut objects, &mut changes, &record.event)?;
+                rev = record.rev;
+            }
+            meta.insert(META_REVISION, rev).map_err(storage)?;
+            let compacted = meta
+                .get(META_COMPACTED)
+                .map_err(storage)?
+                .map_or(0, |g| g.value());
+            writer::compact(&mut changes, &mut meta, rev, compacted)?;
+        }
+        txn.commit().map_err(storage)?;
+        tracing::info!(
+            replayed = pending.len(),
+            revision = rev,
+            "replayed the write-ahead log"
+        );
+    }
+    wal.reset(rev).map_err(storage)?;
+    Ok(rev)
 }
 
 fn init_tables(db: &Database) -> Result<(), StoreError> {
