@@ -1,1 +1,102 @@
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+use kubox::cli::{Cli, Command, CommonArgs};
+use kubox::cluster::{Cluster, Config, shutdown_signal};
+use kubox::store::OpenError;
+use kubox::store::backup::{BackupError, backup_offline, restore};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("kubox: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kubox: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("KUBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        None => {
+            tracing::info!(
+                "the TUI is not built yet; running the cluster headless as `kubox serve`"
+            );
+            serve(&cli.common).await
+        }
+        Some(Command::Serve) => serve(&cli.common).await,
+        Some(Command::Backup { file }) => backup(&cli.common, &file).await,
+        Some(Command::Restore { file }) => {
+            let dir = cli.common.data_dir();
+            let info = restore(&dir, &file).map_err(|e| e.to_string())?;
+            println!(
+                "restored {} objects at revision {} from {} into {}",
+                info.objects,
+                info.revision,
+                file.display(),
+                dir.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn serve(common: &CommonArgs) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let config = Config {
+        data_dir: common.data_dir(),
+    };
+    let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
+    let store = cluster.api.store();
+    tracing::info!(
+        data_dir = %cluster.data_dir().display(),
+        revision = store.revision().unwrap_or(0),
+        took_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "kubox is up: store and API server running; Ctrl-C or SIGTERM stops it"
+    );
+    shutdown_signal().await;
+    tracing::info!("stopping: finishing queued writes and closing the store");
+    cluster.shutdown().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn backup(common: &CommonArgs, file: &std::path::Path) -> Result<(), String> {
+    let dir = common.data_dir();
+    // The running kubox writes the file, so hand it an absolute path.
+    let file = std::path::absolute(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let (revision, objects, how) = match backup_offline(&dir, &file) {
+        Ok(info) => (info.revision, info.objects, "offline"),
+        Err(BackupError::Open(OpenError::InUse { .. })) => {
+            let (rev, objects) = kubox::admin::request_backup(&dir, &file).await?;
+            (rev, objects, "through the running kubox")
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    println!(
+        "backed up {objects} objects at revision {revision} to {} ({how})",
+        file.display()
+    );
+    Ok(())
+}

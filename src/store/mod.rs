@@ -143,6 +143,7 @@ impl Store {
             failed: None,
             rev: revision,
             compacted,
+            since_checkpoint: 0,
         };
         let handle = std::thread::Builder::new()
             .name("store-writer".into())

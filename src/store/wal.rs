@@ -91,13 +91,15 @@ impl Wal {
     }
 
     fn preallocate(&mut self) -> io::Result<()> {
+        // Through a plain handle: one flush at the end instead of one per chunk.
+        let plain = OpenOptions::new().write(true).open(&self.path)?;
         let zeros = vec![0u8; 1 << 20];
         let mut at = 0;
         while at < PREALLOCATE {
-            self.file.write_all_at(&zeros, at)?;
+            plain.write_all_at(&zeros, at)?;
             at += zeros.len() as u64;
         }
-        self.file.sync_all()?;
+        plain.sync_all()?;
         sync_dir(&self.path)?;
         self.size = PREALLOCATE;
         Ok(())

@@ -29,6 +29,9 @@ const MAX_BATCH: usize = 4096;
 pub const RETAIN_REVISIONS: u64 = 10_000;
 /// Compaction runs once this many revisions beyond the window have piled up.
 const COMPACT_SLACK: u64 = 1_000;
+/// A checkpoint is due after this many group commits: until one, redb cannot reuse the pages
+/// the groups replaced, so the file grows with every commit.
+const CHECKPOINT_COMMITS: u32 = 512;
 /// An idle writer checkpoints pending changes after this long.
 const IDLE_CHECKPOINT: Duration = Duration::from_secs(2);
 
@@ -74,6 +77,8 @@ pub struct Writer {
     /// The last committed revision and the compacted one; only this thread changes them.
     pub rev: u64,
     pub compacted: u64,
+    /// Group commits since the last checkpoint.
+    pub since_checkpoint: u32,
 }
 
 type Outcome = Result<Arc<Event>, StoreError>;
@@ -104,7 +109,9 @@ impl Writer {
             if !batch.is_empty() {
                 self.commit_group(&mut batch);
             }
-            if self.wal.pending_bytes() >= CHECKPOINT_BYTES {
+            if self.since_checkpoint >= CHECKPOINT_COMMITS
+                || self.wal.pending_bytes() >= CHECKPOINT_BYTES
+            {
                 self.checkpoint();
             }
         }
@@ -137,6 +144,7 @@ impl Writer {
             txn.commit().map_err(storage)?;
             self.wal.reset(rev).map_err(storage)
         })();
+        self.since_checkpoint = 0;
         if let Err(err) = result {
             // The log still holds every change; the next checkpoint or restart tries again.
             tracing::warn!(%err, "store checkpoint failed; the write-ahead log keeps the changes");
@@ -230,6 +238,7 @@ impl Writer {
             return Err(err);
         }
         (self.rev, self.compacted) = (rev, compacted);
+        self.since_checkpoint += 1;
         Ok(outcomes)
     }
 }

@@ -1,0 +1,59 @@
+//! The command line (see ../shared/design.md's contract).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubox",
+    version,
+    about = "A Kubernetes cluster in a box, in the terminal",
+    long_about = "kubox hosts a small Kubernetes control plane in one process: a store playing \
+                  etcd, an API server, and (as they land) a scheduler, kubelets running real \
+                  containers, and a TUI that shows each step of a pod's life."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct CommonArgs {
+    /// Where kubox keeps its store (default: $XDG_DATA_HOME/kubox, i.e. ~/.local/share/kubox).
+    #[arg(long, global = true, env = "KUBOX_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the cluster without the TUI, logging to stderr, until SIGINT or SIGTERM.
+    Serve,
+    /// Write a consistent snapshot of the store to FILE (works while kubox runs).
+    Backup {
+        /// The snapshot file to write (replaced if it exists).
+        file: PathBuf,
+    },
+    /// Replace the store with the snapshot in FILE (refused while kubox runs on the data dir).
+    Restore {
+        /// A snapshot written by `kubox backup`.
+        file: PathBuf,
+    },
+}
+
+impl CommonArgs {
+    /// The data dir: the flag, else the XDG data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("kubox")
+    }
+}
