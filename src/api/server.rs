@@ -519,14 +519,10 @@ impl ApiServer {
                     self.respond(caller, &key, "200 OK".into(), Some(event.rev), started);
                     return Ok(new);
                 }
-                Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(ApiError::modified(K::URL_PATH_SEGMENT, K::GROUP, name));
-                }
-                Err(StoreError::NotFound { .. }) => {
-                    return Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name));
-                }
-                Err(other) => return Err(ApiError::from_store(other)),
+                Err(e) => match refused::<K>(e, name, precondition.is_none()) {
+                    Some(err) => return Err(err),
+                    None => continue,
+                },
             }
         }
     }
@@ -691,14 +687,10 @@ impl ApiServer {
                         Deleted::Gone(obj)
                     });
                 }
-                Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
-                Err(StoreError::Conflict { .. }) => {
-                    return Err(ApiError::modified(K::URL_PATH_SEGMENT, K::GROUP, name));
-                }
-                Err(StoreError::NotFound { .. }) => {
-                    return Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name));
-                }
-                Err(other) => return Err(ApiError::from_store(other)),
+                Err(e) => match refused::<K>(e, name, precondition.is_none()) {
+                    Some(err) => return Err(err),
+                    None => continue,
+                },
             }
         }
     }
@@ -830,6 +822,21 @@ impl ApiServer {
             caller.actor.clone(),
             self.inner.trace.clone(),
         ))
+    }
+}
+
+/// What a refused conditional write means to a read-modify-write loop: `None` to read again and
+/// retry (a concurrent write got there first and the caller named no revision), else the error.
+fn refused<K: Kind>(err: StoreError, name: &str, may_retry: bool) -> Option<ApiError> {
+    match err {
+        StoreError::Conflict { .. } if may_retry => None,
+        StoreError::Conflict { .. } => {
+            Some(ApiError::modified(K::URL_PATH_SEGMENT, K::GROUP, name))
+        }
+        StoreError::NotFound { .. } => {
+            Some(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))
+        }
+        other => Some(ApiError::from_store(other)),
     }
 }
 
