@@ -25,6 +25,25 @@ pub struct CommonArgs {
     /// Where kubox keeps its store (default: $XDG_DATA_HOME/kubox, i.e. ~/.local/share/kubox).
     #[arg(long, global = true, env = "KUBOX_DATA_DIR", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+
+    /// Where the HTTP API listens. `127.0.0.1:0` picks a free port; DATA_DIR/kubeconfig says
+    /// which. Only loopback addresses, unless --allow-remote is given.
+    #[arg(
+        long,
+        global = true,
+        default_value = "127.0.0.1:6443",
+        value_name = "ADDR"
+    )]
+    pub listen: std::net::SocketAddr,
+
+    /// Allow --listen on a non-loopback address. Requires --token: anyone who can reach the port
+    /// could otherwise run containers on this machine.
+    #[arg(long, global = true, requires = "token")]
+    pub allow_remote: bool,
+
+    /// Require `Authorization: Bearer TOKEN` on every HTTP request (written into the kubeconfig).
+    #[arg(long, global = true, env = "KUBOX_TOKEN", value_name = "TOKEN")]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -36,6 +55,8 @@ pub enum Command {
         /// The snapshot file to write (replaced if it exists).
         file: PathBuf,
     },
+    /// Print the kubeconfig that points kubectl at this kubox (DATA_DIR/kubeconfig).
+    Kubeconfig,
     /// Replace the store with the snapshot in FILE (refused while kubox runs on the data dir).
     Restore {
         /// A snapshot written by `kubox backup`.

@@ -2,12 +2,13 @@
 //! cancellation token, and shuts them down in order (stop accepting, finish queued writes, close
 //! the store) so nothing is left half-written.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::ApiServer;
+use crate::api::{ApiServer, http};
 use crate::store::{OpenError, Store};
 use crate::trace::TraceBus;
 
@@ -17,11 +18,20 @@ pub const TRACE_RING: usize = 10_000;
 #[derive(Debug, Clone)]
 pub struct Config {
     pub data_dir: PathBuf,
+    /// Where the HTTP API listens (`None`: no HTTP API, for in-process tests).
+    pub listen: Option<SocketAddr>,
+    /// Bearer token required on HTTP requests.
+    pub token: Option<String>,
 }
+
+/// The kubeconfig kubox writes into its data dir.
+pub const KUBECONFIG_FILE: &str = "kubeconfig";
 
 pub struct Cluster {
     pub api: ApiServer,
     pub trace: TraceBus,
+    /// The address the HTTP API is bound to.
+    pub http_address: Option<SocketAddr>,
     data_dir: PathBuf,
     stop: CancellationToken,
     tasks: JoinSet<()>,
@@ -39,6 +49,18 @@ pub enum StartError {
     },
     #[error("cannot set up the cluster's namespaces: {0}")]
     Bootstrap(crate::api::ApiError),
+    #[error("cannot listen on {addr} (--listen): {source}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Kubeconfig {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl Cluster {
@@ -56,9 +78,34 @@ impl Cluster {
             source,
         })?;
         tasks.spawn(crate::admin::serve(socket, store, stop.clone()));
+        let http_address = match config.listen {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Listen { addr, source })?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|source| StartError::Listen { addr, source })?;
+                write_kubeconfig(&config.data_dir, bound, config.token.as_deref())?;
+                let router = http::router(http::HttpState {
+                    api: api.clone(),
+                    address: bound.to_string(),
+                    token: config.token.clone(),
+                });
+                let stop = stop.clone();
+                tasks.spawn(async move {
+                    if let Err(e) = http::serve(listener, router, stop).await {
+                        tracing::error!(error = %e, "the HTTP API stopped");
+                    }
+                });
+                Some(bound)
+            }
+            None => None,
+        };
         Ok(Cluster {
             api,
             trace,
+            http_address,
             data_dir: config.data_dir.clone(),
             stop,
             tasks,
@@ -81,6 +128,32 @@ impl Cluster {
         self.api.store().close().await;
         let _ = std::fs::remove_file(crate::admin::socket_path(&self.data_dir));
     }
+}
+
+/// Writes `DATA_DIR/kubeconfig`: cluster, user and context named `kubox`, server = the bound
+/// address. Written to a temporary file and renamed, so kubectl never reads half of it.
+fn write_kubeconfig(dir: &Path, addr: SocketAddr, token: Option<&str>) -> Result<(), StartError> {
+    let path = dir.join(KUBECONFIG_FILE);
+    let user = match token {
+        Some(t) => format!("\n    token: {t}"),
+        None => " {}".to_string(),
+    };
+    let text = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: kubox\n  cluster:\n    server: http://{addr}\n\
+         contexts:\n- name: kubox\n  context:\n    cluster: kubox\n    user: kubox\n    namespace: default\n\
+         current-context: kubox\nusers:\n- name: kubox\n  user:{user}\n"
+    );
+    let tmp = dir.join(format!("{KUBECONFIG_FILE}.tmp"));
+    let io = |source| StartError::Kubeconfig {
+        path: path.clone(),
+        source,
+    };
+    std::fs::write(&tmp, text).map_err(io)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
+    std::fs::rename(&tmp, &path).map_err(io)
 }
 
 /// Resolves when the process gets SIGINT or SIGTERM.

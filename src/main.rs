@@ -47,6 +47,17 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Some(Command::Serve) => serve(&cli.common).await,
         Some(Command::Backup { file }) => backup(&cli.common, &file).await,
+        Some(Command::Kubeconfig) => {
+            let path = cli.common.data_dir().join(kubox::cluster::KUBECONFIG_FILE);
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                format!(
+                    "no kubeconfig at {} ({e}): kubox writes it when `kubox serve` (or `kubox`) starts",
+                    path.display()
+                )
+            })?;
+            print!("{text}");
+            Ok(())
+        }
         Some(Command::Restore { file }) => {
             let dir = cli.common.data_dir();
             let info = restore(&dir, &file).map_err(|e| e.to_string())?;
@@ -64,16 +75,37 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 async fn serve(common: &CommonArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
+    if !common.listen.ip().is_loopback() && !common.allow_remote {
+        return Err(format!(
+            "--listen {} is not a loopback address: anyone who can reach it could run containers here. \
+             Pass --allow-remote together with --token TOKEN if you mean it",
+            common.listen
+        ));
+    }
     let config = Config {
         data_dir: common.data_dir(),
+        listen: Some(common.listen),
+        token: common.token.clone(),
     };
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
     let store = cluster.api.store();
+    let address = cluster
+        .http_address
+        .map(|a| format!("http://{a}"))
+        .unwrap_or_default();
     tracing::info!(
         data_dir = %cluster.data_dir().display(),
         revision = store.revision().unwrap_or(0),
+        api = %address,
         took_ms = started.elapsed().as_secs_f64() * 1000.0,
         "kubox is up: store and API server running; Ctrl-C or SIGTERM stops it"
+    );
+    tracing::info!(
+        "kubectl --kubeconfig {} get pods",
+        cluster
+            .data_dir()
+            .join(kubox::cluster::KUBECONFIG_FILE)
+            .display()
     );
     shutdown_signal().await;
     tracing::info!("stopping: finishing queued writes and closing the store");

@@ -1,76 +1,9 @@
 //! The `kubox` binary as a user runs it: serve, a second kubox on the same data dir, backup through
 //! the running process, restore refused while it runs, clean shutdown on SIGTERM and SIGINT.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+mod common;
 
-const KUBOX: &str = env!("CARGO_BIN_EXE_kubox");
-
-struct Served {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-}
-
-fn serve(dir: &Path) -> Served {
-    let mut child = Command::new(KUBOX)
-        .args(["serve", "--data-dir"])
-        .arg(dir)
-        .env("KUBOX_LOG", "info")
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let served = Served { child, lines };
-    served.wait_for("kubox is up");
-    served
-}
-
-impl Served {
-    fn wait_for(&self, text: &str) -> String {
-        loop {
-            let line = self
-                .lines
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("kubox never logged {text:?}"));
-            if line.contains(text) {
-                return line;
-            }
-        }
-    }
-
-    fn signal(&self, sig: i32) {
-        let pid = i32::try_from(self.child.id()).unwrap();
-        // SAFETY: plain kill(2) on our own child's pid.
-        assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
-    }
-}
-
-fn kubox(args: &[&str], dir: &Path) -> Output {
-    Command::new(KUBOX)
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{kubox, serve, text};
 
 #[test]
 fn serve_backup_restore_and_shutdown_as_a_user_would() {
@@ -136,6 +69,34 @@ fn serve_backup_restore_and_shutdown_as_a_user_would() {
     again.signal(libc::SIGINT);
     again.wait_for("stopped cleanly");
     assert!(again.child.wait().unwrap().success());
+
+    // A second kubox on the same port: a clear error naming the flag.
+    let third = tempfile::tempdir().unwrap();
+    let busy = serve(third.path());
+    let port = busy.wait_for_port();
+    let out = kubox(
+        &["serve", "--listen", &format!("127.0.0.1:{port}")],
+        dir.path().join("fourth").as_path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains(&format!("cannot listen on 127.0.0.1:{port} (--listen)")),
+        "{}",
+        text(&out)
+    );
+    busy.stop();
+
+    // Non-loopback addresses are refused without --allow-remote and a token.
+    let out = kubox(
+        &["serve", "--listen", "0.0.0.0:0"],
+        dir.path().join("fifth").as_path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("is not a loopback address"),
+        "{}",
+        text(&out)
+    );
 }
 
 #[test]

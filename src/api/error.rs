@@ -23,6 +23,8 @@ pub enum Reason {
     UnsupportedMediaType,
     InternalError,
     ServiceUnavailable,
+    RequestEntityTooLarge,
+    Unauthorized,
 }
 
 impl Reason {
@@ -40,6 +42,8 @@ impl Reason {
             Reason::UnsupportedMediaType => "UnsupportedMediaType",
             Reason::InternalError => "InternalError",
             Reason::ServiceUnavailable => "ServiceUnavailable",
+            Reason::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Reason::Unauthorized => "Unauthorized",
         }
     }
 }
@@ -194,6 +198,33 @@ impl ApiError {
             500,
             Reason::InternalError,
             format!("Internal error occurred: {message}"),
+        )
+    }
+
+    pub fn method_not_allowed() -> Self {
+        Self::new(
+            405,
+            Reason::MethodNotAllowed,
+            "the server does not allow this method on the requested resource",
+        )
+    }
+
+    pub fn unsupported_media_type(content_type: &str) -> Self {
+        Self::new(
+            415,
+            Reason::UnsupportedMediaType,
+            format!(
+                "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type:?})"
+            ),
+        )
+    }
+
+    /// The 404 for a path that names nothing kubox serves.
+    pub fn no_such_path() -> Self {
+        Self::new(
+            404,
+            Reason::NotFound,
+            "the server could not find the requested resource",
         )
     }
 

@@ -7,6 +7,7 @@ pub mod client;
 pub mod defaults;
 pub mod error;
 pub mod events;
+pub mod http;
 pub mod params;
 pub mod quantity;
 pub mod resource;

@@ -18,15 +18,25 @@ use super::watch::WatchStream;
 use crate::store::{KeyValue, Op, Store, StoreError};
 use crate::trace::{Actor, StepDraft, TraceBus};
 
-/// Who is calling: the lifeline the request's trace steps start from.
+/// Who is calling (the lifeline the request's trace steps start from), and how.
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub actor: Actor,
+    /// `dryRun=All`: validate, default and answer as if written, but write nothing.
+    pub dry_run: bool,
 }
 
 impl Caller {
     pub fn new(actor: Actor) -> Self {
-        Caller { actor }
+        Caller {
+            actor,
+            dry_run: false,
+        }
+    }
+
+    pub fn dry_run(mut self) -> Self {
+        self.dry_run = true;
+        self
     }
 }
 
@@ -290,6 +300,24 @@ impl ApiServer {
         if let Some(ns) = &ns {
             self.check_namespace(ns)?;
         }
+        if caller.dry_run {
+            if self
+                .inner
+                .store
+                .get(&key)
+                .map_err(ApiError::from_store)?
+                .0
+                .is_some()
+            {
+                return Err(ApiError::already_exists(
+                    K::URL_PATH_SEGMENT,
+                    K::GROUP,
+                    &name,
+                ));
+            }
+            self.respond(caller, &key, "201 Created (dry run)".into(), None, started);
+            return Ok(obj);
+        }
         let event = self
             .inner
             .store
@@ -489,6 +517,10 @@ impl ApiServer {
             let finalized = new.metadata().deletion_timestamp.is_some()
                 && new.metadata().finalizers.as_ref().is_none_or(Vec::is_empty)
                 && new.metadata().deletion_grace_period_seconds.unwrap_or(0) == 0;
+            if caller.dry_run {
+                self.respond(caller, &key, "200 OK (dry run)".into(), None, started);
+                return Ok(new);
+            }
             let op = if finalized {
                 Op::Delete {
                     key: key.clone(),
@@ -668,6 +700,14 @@ impl ApiServer {
                 }
             };
             let graceful = matches!(op, Op::Update { .. });
+            if caller.dry_run {
+                self.respond(caller, &key, "200 OK (dry run)".into(), None, started);
+                return Ok(if graceful {
+                    Deleted::Terminating(old)
+                } else {
+                    Deleted::Gone(old)
+                });
+            }
             match self.inner.store.write(op).await {
                 Ok(event) => {
                     let what = if graceful {

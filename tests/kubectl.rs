@@ -1,0 +1,194 @@
+//! Real kubectl against `kubox serve`, asserting on what kubectl prints. Skips (saying why) when
+//! kubectl is not installed, unless KUBOX_REQUIRE_KUBECTL=1, as CI sets.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{Served, serve};
+
+fn kubectl_available() -> bool {
+    let found = Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("KUBOX_REQUIRE_KUBECTL").is_err(),
+            "KUBOX_REQUIRE_KUBECTL is set but kubectl is not on PATH"
+        );
+        eprintln!("skipped: kubectl is not on PATH");
+    }
+    found
+}
+
+struct Kubectl<'a> {
+    served: &'a Served,
+    cache: tempfile::TempDir,
+}
+
+impl Kubectl<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("kubectl")
+            .arg("--kubeconfig")
+            .arg(self.served.data.join("kubeconfig"))
+            .arg("--cache-dir")
+            .arg(self.cache.path())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and expects success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}",
+            common::text(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs and expects failure; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            !out.status.success(),
+            "kubectl {args:?} should fail: {}",
+            common::text(&out)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+const POD: &str = "apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  containers:
+  - name: app
+    image: busybox:1.36
+";
+
+#[test]
+fn kubectl_works_against_kubox() {
+    if !kubectl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(&dir.path().join("data"));
+    let k = Kubectl {
+        served: &served,
+        cache: tempfile::tempdir().unwrap(),
+    };
+
+    let version = k.ok(&["version"]);
+    assert!(
+        version.contains("Server Version: v1.32.0-kubox"),
+        "{version}"
+    );
+
+    let resources = k.ok(&["api-resources"]);
+    for line in [
+        "events       ev           v1                       true         Event",
+        "namespaces   ns           v1                       false        Namespace",
+        "nodes        no           v1                       false        Node",
+        "pods         po           v1                       true         Pod",
+    ] {
+        assert!(resources.contains(line), "missing {line:?} in\n{resources}");
+    }
+
+    let ns = k.ok(&["get", "ns"]);
+    for name in ["default", "kube-node-lease", "kube-public", "kube-system"] {
+        assert!(ns.contains(name), "{ns}");
+    }
+
+    let empty = k.run(&["get", "pods"]);
+    assert!(empty.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&empty.stderr).trim(),
+        "No resources found in default namespace."
+    );
+
+    let file = write(dir.path(), "pod.yaml", POD);
+    assert_eq!(k.ok(&["create", "-f", &file]).trim(), "pod/web created");
+    let again = k.fails(&["create", "-f", &file]);
+    assert!(
+        again.contains(r#"Error from server (AlreadyExists): error when creating "#)
+            && again.contains(r#"pods "web" already exists"#),
+        "{again}"
+    );
+
+    let yaml = k.ok(&["get", "pod", "web", "-o", "yaml"]);
+    for want in [
+        "kind: Pod",
+        "name: web",
+        "restartPolicy: Always",
+        "phase: Pending",
+        "qosClass: BestEffort",
+    ] {
+        assert!(yaml.contains(want), "missing {want:?} in\n{yaml}");
+    }
+    let jsonpath = k.ok(&["get", "pod", "web", "-o", "jsonpath={.spec.schedulerName}"]);
+    assert_eq!(jsonpath, "default-scheduler");
+
+    assert_eq!(
+        k.ok(&["label", "pod", "web", "tier=front"]).trim(),
+        "pod/web labeled"
+    );
+    let labels = k.ok(&["get", "pods", "-l", "tier=front", "-o", "name"]);
+    assert_eq!(labels.trim(), "pod/web");
+
+    let missing = k.fails(&["get", "pod", "nope"]);
+    assert_eq!(
+        missing.trim(),
+        r#"Error from server (NotFound): pods "nope" not found"#
+    );
+
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        &POD.replace("    image: busybox:1.36\n", ""),
+    );
+    let invalid = k.fails(&["create", "-f", &bad]);
+    assert!(
+        invalid.contains(r#"The Pod "web" is invalid: spec.containers[0].image: Required value"#),
+        "{invalid}"
+    );
+
+    let typo = write(
+        dir.path(),
+        "typo.yaml",
+        &POD.replace("name: web\n", "name: typo\n")
+            .replace("    image:", "    imagee: x\n    image:"),
+    );
+    let strict = k.fails(&["create", "-f", &typo]);
+    assert!(
+        strict.contains(r#"unknown field "spec.containers[0].imagee""#),
+        "{strict}"
+    );
+
+    assert_eq!(
+        k.ok(&["delete", "pod", "web"]).trim(),
+        r#"pod "web" deleted"#
+    );
+    let gone = k.run(&["get", "pods"]);
+    assert_eq!(
+        String::from_utf8_lossy(&gone.stderr).trim(),
+        "No resources found in default namespace."
+    );
+
+    served.stop();
+}
