@@ -4,5 +4,6 @@ pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod cluster;
+pub mod scheduler;
 pub mod store;
 pub mod trace;

@@ -1,0 +1,565 @@
+//! The scheduling queue, as kube-scheduler's PriorityQueue: three sub-queues.
+//!
+//! - **activeQ**: pods ready to be tried, highest `spec.priority` first, then earliest arrival
+//!   (the PrioritySort plugin's order).
+//! - **backoffQ**: pods that failed an attempt and wait out their back-off: 1 s doubling per
+//!   attempt to at most 10 s.
+//! - **unschedulable**: pods no node fits. They go back when a cluster event could help them (a
+//!   node added or changed, a pod deleted, their own spec changed), or after 5 minutes at most.
+//!
+//! Time comes from tokio's clock, so tests run on a paused clock.
+
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+/// Back-off after the first failed attempt.
+pub const INITIAL_BACKOFF: Duration = Duration::from_secs(1);
+/// Back-off never grows past this.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// An unschedulable pod is retried at least this often, event or not.
+pub const MAX_UNSCHEDULABLE: Duration = Duration::from_secs(5 * 60);
+
+/// `namespace/name`.
+pub type PodKey = String;
+
+pub fn pod_key(pod: &Pod) -> PodKey {
+    format!(
+        "{}/{}",
+        pod.metadata.namespace.as_deref().unwrap_or("default"),
+        pod.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+fn priority(pod: &Pod) -> i32 {
+    pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
+}
+
+/// A pod in the queue and what the queue knows about it.
+#[derive(Debug, Clone)]
+pub struct QueuedPod {
+    pub pod: Arc<Pod>,
+    pub key: PodKey,
+    /// Failed scheduling attempts so far.
+    pub attempts: u32,
+    /// When the pod first entered the queue (the tie-breaker after priority).
+    pub arrived: Instant,
+    /// When the current wait (back-off or unschedulable) started.
+    pub since: Instant,
+}
+
+impl QueuedPod {
+    /// The back-off this pod waits after its attempts: 1 s, 2 s, 4 s, 8 s, then 10 s.
+    pub fn backoff(&self) -> Duration {
+        if self.attempts == 0 {
+            return Duration::ZERO;
+        }
+        let shift = (self.attempts - 1).min(16);
+        INITIAL_BACKOFF.saturating_mul(1 << shift).min(MAX_BACKOFF)
+    }
+
+    pub fn backoff_until(&self) -> Instant {
+        self.since + self.backoff()
+    }
+}
+
+/// Ordering in activeQ: higher priority first, then earlier arrival, then key.
+struct Active(QueuedPod);
+
+impl PartialEq for Active {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Active {}
+impl PartialOrd for Active {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Active {
+    fn cmp(&self, other: &Self) -> Ordering {
+        priority(&self.0.pod)
+            .cmp(&priority(&other.0.pod))
+            .then_with(|| other.0.arrived.cmp(&self.0.arrived))
+            .then_with(|| other.0.key.cmp(&self.0.key))
+    }
+}
+
+/// Ordering in backoffQ: the earliest expiry on top.
+struct Backoff(QueuedPod);
+
+impl PartialEq for Backoff {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Backoff {}
+impl PartialOrd for Backoff {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Backoff {
+    fn cmp(&self, other: &Self) -> Ordering {
+        other
+            .0
+            .backoff_until()
+            .cmp(&self.0.backoff_until())
+            .then_with(|| other.0.key.cmp(&self.0.key))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Active,
+    Backoff,
+    Unschedulable,
+    /// Popped and being scheduled right now.
+    InFlight,
+}
+
+/// Why an attempt failed, which decides where the pod waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No node fits: wait for a cluster event (or 5 minutes).
+    Unschedulable,
+    /// Something went wrong (a bind conflict, an API error): back off and retry.
+    Error,
+}
+
+/// A cluster change that may make unschedulable pods schedulable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterEvent {
+    NodeAdded,
+    NodeChanged,
+    PodDeleted,
+}
+
+/// One pod as the queue view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueEntry {
+    pub key: PodKey,
+    pub lane: Lane,
+    pub priority: i32,
+    pub attempts: u32,
+    /// When it will be tried again (backoff expiry or the 5-minute flush); `None` when active.
+    pub retry_at: Option<Instant>,
+}
+
+#[derive(Default)]
+struct Lanes {
+    active: BinaryHeap<Active>,
+    backoff: BinaryHeap<Backoff>,
+    unschedulable: HashMap<PodKey, QueuedPod>,
+    /// Where each known pod is. Heap entries whose key maps elsewhere (or nowhere) are stale and
+    /// skipped when popped: removal from a heap is lazy.
+    lane: HashMap<PodKey, (Lane, u64)>,
+    /// The latest version of each pod, by key.
+    latest: HashMap<PodKey, QueuedPod>,
+    generation: u64,
+}
+
+pub struct SchedulingQueue {
+    lanes: std::sync::Mutex<Lanes>,
+    ready: Notify,
+}
+
+impl Default for SchedulingQueue {
+    fn default() -> Self {
+        SchedulingQueue::new()
+    }
+}
+
+impl SchedulingQueue {
+    pub fn new() -> Self {
+        SchedulingQueue {
+            lanes: std::sync::Mutex::new(Lanes::default()),
+            ready: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Lanes> {
+        self.lanes.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new pending pod: straight to activeQ.
+    pub fn add(&self, pod: Arc<Pod>) {
+        let now = Instant::now();
+        let key = pod_key(&pod);
+        let mut lanes = self.lock();
+        if lanes.latest.contains_key(&key) {
+            drop(lanes);
+            self.update(pod);
+            return;
+        }
+        let qp = QueuedPod {
+            pod,
+            key,
+            attempts: 0,
+            arrived: now,
+            since: now,
+        };
+        lanes.put(qp, Lane::Active);
+        drop(lanes);
+        self.ready.notify_one();
+    }
+
+    /// The pod changed. An unschedulable pod whose spec changed gets another try at once (its
+    /// own change may be what it needed); elsewhere the new version replaces the old.
+    pub fn update(&self, pod: Arc<Pod>) {
+        let key = pod_key(&pod);
+        let mut lanes = self.lock();
+        let Some(mut qp) = lanes.latest.get(&key).cloned() else {
+            drop(lanes);
+            self.add(pod);
+            return;
+        };
+        let spec_changed = qp.pod.spec != pod.spec;
+        qp.pod = pod;
+        let lane = lanes.lane.get(&key).map_or(Lane::Active, |(l, _)| *l);
+        match lane {
+            Lane::Unschedulable if spec_changed => {
+                lanes.unschedulable.remove(&key);
+                lanes.put(qp, Lane::Active);
+                drop(lanes);
+                self.ready.notify_one();
+            }
+            Lane::Unschedulable => {
+                lanes.unschedulable.insert(key.clone(), qp.clone());
+                lanes.latest.insert(key, qp);
+            }
+            Lane::InFlight => {
+                lanes.latest.insert(key, qp);
+            }
+            Lane::Active | Lane::Backoff => lanes.put(qp, lane),
+        }
+    }
+
+    /// The pod was deleted or bound: forget it.
+    pub fn delete(&self, key: &str) {
+        let mut lanes = self.lock();
+        lanes.lane.remove(key);
+        lanes.latest.remove(key);
+        lanes.unschedulable.remove(key);
+    }
+
+    /// The next pod to schedule, waiting until there is one.
+    pub async fn pop(&self) -> QueuedPod {
+        loop {
+            let notified = self.ready.notified();
+            if let Some(qp) = self.try_pop() {
+                return qp;
+            }
+            let next_backoff = self.next_backoff_expiry();
+            match next_backoff {
+                Some(at) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep_until(at) => {}
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
+    /// The next pod if one is ready now (after moving expired back-offs to activeQ).
+    pub fn try_pop(&self) -> Option<QueuedPod> {
+        let now = Instant::now();
+        let mut lanes = self.lock();
+        lanes.flush_backoff(now);
+        lanes.flush_unschedulable(now);
+        while let Some(Active(qp)) = lanes.active.pop() {
+            if lanes.is_current(&qp.key, Lane::Active, &qp) {
+                let latest = lanes.latest.get(&qp.key).cloned().unwrap_or(qp);
+                let generation = lanes.next_generation();
+                lanes
+                    .lane
+                    .insert(latest.key.clone(), (Lane::InFlight, generation));
+                return Some(latest);
+            }
+        }
+        None
+    }
+
+    fn next_backoff_expiry(&self) -> Option<Instant> {
+        let lanes = self.lock();
+        let backoff = lanes.backoff.peek().map(|b| b.0.backoff_until());
+        let unschedulable = lanes
+            .unschedulable
+            .values()
+            .map(|qp| qp.since + MAX_UNSCHEDULABLE)
+            .min();
+        match (backoff, unschedulable) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// An attempt failed: the pod waits in backoffQ (errors) or the unschedulable lane.
+    pub fn requeue(&self, mut qp: QueuedPod, failure: Failure) {
+        let mut lanes = self.lock();
+        // Deleted while in flight: drop it.
+        if !lanes.latest.contains_key(&qp.key) {
+            return;
+        }
+        if let Some(latest) = lanes.latest.get(&qp.key) {
+            qp.pod = latest.pod.clone();
+        }
+        qp.attempts += 1;
+        qp.since = Instant::now();
+        match failure {
+            Failure::Error => lanes.put(qp, Lane::Backoff),
+            Failure::Unschedulable => {
+                let generation = lanes.next_generation();
+                lanes
+                    .lane
+                    .insert(qp.key.clone(), (Lane::Unschedulable, generation));
+                lanes.latest.insert(qp.key.clone(), qp.clone());
+                lanes.unschedulable.insert(qp.key.clone(), qp);
+            }
+        }
+        drop(lanes);
+        self.ready.notify_one();
+    }
+
+    /// A cluster event: every unschedulable pod moves to backoffQ if its back-off has not run
+    /// out yet, else to activeQ.
+    pub fn on_cluster_event(&self, _event: ClusterEvent) {
+        let now = Instant::now();
+        let mut lanes = self.lock();
+        let moved: Vec<QueuedPod> = lanes.unschedulable.drain().map(|(_, qp)| qp).collect();
+        let any = !moved.is_empty();
+        for qp in moved {
+            let lane = if qp.backoff_until() > now {
+                Lane::Backoff
+            } else {
+                Lane::Active
+            };
+            lanes.put(qp, lane);
+        }
+        drop(lanes);
+        if any {
+            self.ready.notify_one();
+        }
+    }
+
+    /// A read-only view of the three lanes, for the TUI's queue view.
+    pub fn view(&self) -> Vec<QueueEntry> {
+        let lanes = self.lock();
+        let mut out: Vec<QueueEntry> = lanes
+            .lane
+            .iter()
+            .filter_map(|(key, (lane, _))| {
+                let qp = lanes.latest.get(key)?;
+                let retry_at = match lane {
+                    Lane::Backoff => Some(qp.backoff_until()),
+                    Lane::Unschedulable => Some(qp.since + MAX_UNSCHEDULABLE),
+                    Lane::Active | Lane::InFlight => None,
+                };
+                Some(QueueEntry {
+                    key: key.clone(),
+                    lane: *lane,
+                    priority: priority(&qp.pod),
+                    attempts: qp.attempts,
+                    retry_at,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        out
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().lane.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Lanes {
+    fn next_generation(&mut self) -> u64 {
+        self.generation += 1;
+        self.generation
+    }
+
+    fn put(&mut self, qp: QueuedPod, lane: Lane) {
+        let generation = self.next_generation();
+        self.lane.insert(qp.key.clone(), (lane, generation));
+        self.latest.insert(qp.key.clone(), qp.clone());
+        match lane {
+            Lane::Active => self.active.push(Active(qp)),
+            Lane::Backoff => self.backoff.push(Backoff(qp)),
+            Lane::Unschedulable => {
+                self.unschedulable.insert(qp.key.clone(), qp);
+            }
+            Lane::InFlight => {}
+        }
+    }
+
+    /// True when a heap entry is the pod's live position (not a stale copy).
+    fn is_current(&self, key: &str, lane: Lane, qp: &QueuedPod) -> bool {
+        match (self.lane.get(key), self.latest.get(key)) {
+            (Some((l, _)), Some(latest)) => {
+                *l == lane && latest.since == qp.since && latest.attempts == qp.attempts
+            }
+            _ => false,
+        }
+    }
+
+    fn flush_backoff(&mut self, now: Instant) {
+        while let Some(top) = self.backoff.peek() {
+            if top.0.backoff_until() > now {
+                break;
+            }
+            let Some(Backoff(qp)) = self.backoff.pop() else {
+                break;
+            };
+            if self.is_current(&qp.key, Lane::Backoff, &qp) {
+                let latest = self.latest.get(&qp.key).cloned().unwrap_or(qp);
+                self.put(latest, Lane::Active);
+            }
+        }
+    }
+
+    fn flush_unschedulable(&mut self, now: Instant) {
+        let due: Vec<PodKey> = self
+            .unschedulable
+            .iter()
+            .filter(|(_, qp)| now >= qp.since + MAX_UNSCHEDULABLE)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in due {
+            if let Some(qp) = self.unschedulable.remove(&key) {
+                self.put(qp, Lane::Active);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::PodSpec;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn pod(name: &str, prio: i32) -> Arc<Pod> {
+        Arc::new(Pod {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("default".into()),
+                ..ObjectMeta::default()
+            },
+            spec: Some(PodSpec {
+                priority: Some(prio),
+                ..PodSpec::default()
+            }),
+            ..Pod::default()
+        })
+    }
+
+    fn names(q: &SchedulingQueue) -> Vec<String> {
+        std::iter::from_fn(|| q.try_pop())
+            .map(|qp| qp.key)
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn active_queue_orders_by_priority_then_arrival() {
+        let q = SchedulingQueue::new();
+        q.add(pod("low", 0));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        q.add(pod("high", 100));
+        tokio::time::advance(Duration::from_millis(1)).await;
+        q.add(pod("low-later", 0));
+        assert_eq!(
+            names(&q),
+            ["default/high", "default/low", "default/low-later"]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_sequence_is_1_2_4_8_10_seconds() {
+        let q = SchedulingQueue::new();
+        q.add(pod("web", 0));
+        let mut qp = q.pop().await;
+        let mut waits = Vec::new();
+        for _ in 0..6 {
+            let failed_at = Instant::now();
+            q.requeue(qp, Failure::Error);
+            assert!(q.try_pop().is_none(), "not before its back-off");
+            qp = q.pop().await;
+            waits.push((Instant::now() - failed_at).as_secs());
+        }
+        assert_eq!(waits, [1, 2, 4, 8, 10, 10]);
+        assert_eq!(qp.attempts, 6);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unschedulable_pods_wait_for_a_cluster_event() {
+        let q = SchedulingQueue::new();
+        q.add(pod("web", 0));
+        let qp = q.pop().await;
+        q.requeue(qp, Failure::Unschedulable);
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert!(q.try_pop().is_none(), "no event, no retry");
+        assert_eq!(q.view()[0].lane, Lane::Unschedulable);
+        q.on_cluster_event(ClusterEvent::NodeAdded);
+        assert_eq!(q.try_pop().map(|qp| qp.key).as_deref(), Some("default/web"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_during_backoff_moves_the_pod_to_backoff_first() {
+        let q = SchedulingQueue::new();
+        q.add(pod("web", 0));
+        let qp = q.pop().await;
+        q.requeue(qp, Failure::Unschedulable);
+        q.on_cluster_event(ClusterEvent::NodeChanged);
+        assert_eq!(q.view()[0].lane, Lane::Backoff);
+        assert!(q.try_pop().is_none());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!(q.try_pop().is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unschedulable_pods_are_flushed_after_five_minutes() {
+        let q = SchedulingQueue::new();
+        q.add(pod("web", 0));
+        let qp = q.pop().await;
+        q.requeue(qp, Failure::Unschedulable);
+        let started = Instant::now();
+        let again = q.pop().await;
+        assert_eq!(again.key, "default/web");
+        assert_eq!((Instant::now() - started).as_secs(), 300);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn own_spec_change_retries_and_delete_forgets() {
+        let q = SchedulingQueue::new();
+        q.add(pod("web", 0));
+        let qp = q.pop().await;
+        q.requeue(qp, Failure::Unschedulable);
+        let mut changed = (*pod("web", 0)).clone();
+        changed.spec.as_mut().unwrap().node_selector =
+            Some([("disk".to_string(), "ssd".to_string())].into());
+        q.update(Arc::new(changed));
+        let retried = q.try_pop().unwrap();
+        assert!(
+            retried.pod.spec.as_ref().unwrap().node_selector.is_some(),
+            "the latest version is scheduled"
+        );
+        q.requeue(retried, Failure::Error);
+        q.delete("default/web");
+        tokio::time::advance(Duration::from_secs(20)).await;
+        assert!(q.try_pop().is_none());
+        assert!(q.is_empty());
+    }
+}
