@@ -1,0 +1,44 @@
+//! The default plugins, one file each, under Kubernetes' names, and the default profile with
+//! Kubernetes' score weights.
+
+pub mod balanced_allocation;
+pub mod image_locality;
+pub mod names;
+pub mod node_affinity;
+pub mod node_name;
+pub mod node_ports;
+pub mod node_resources_fit;
+pub mod node_unschedulable;
+pub mod taint_toleration;
+
+use std::sync::Arc;
+
+use crate::scheduler::framework::Framework;
+
+/// The default profile: filters in kube-scheduler's order; scores with its default weights
+/// (TaintToleration 3, NodeAffinity 2, NodeResourcesFit 1, BalancedAllocation 1,
+/// ImageLocality 1).
+pub fn default_framework() -> Framework {
+    let fit = Arc::new(node_resources_fit::NodeResourcesFit::default());
+    let taints = Arc::new(taint_toleration::TaintToleration);
+    let affinity = Arc::new(node_affinity::NodeAffinity);
+    Framework {
+        pre_filter: Vec::new(),
+        filter: vec![
+            Arc::new(node_unschedulable::NodeUnschedulable),
+            Arc::new(node_name::NodeName),
+            taints.clone(),
+            affinity.clone(),
+            Arc::new(node_ports::NodePorts),
+            fit.clone(),
+        ],
+        pre_score: Vec::new(),
+        score: vec![
+            (taints, 3),
+            (affinity, 2),
+            (fit, 1),
+            (Arc::new(balanced_allocation::BalancedAllocation), 1),
+            (Arc::new(image_locality::ImageLocality), 1),
+        ],
+    }
+}
