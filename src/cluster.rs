@@ -1,14 +1,16 @@
-//! Wires the cluster together: store, API server, trace bus and control socket, under one
-//! cancellation token, and shuts them down in order (stop accepting, finish queued writes, close
-//! the store) so nothing is left half-written.
+//! Wires the cluster together: store, API server, scheduler, trace bus, HTTP API and control
+//! socket, under one cancellation token, and shuts them down in order (stop accepting, finish
+//! queued writes, close the store) so nothing is left half-written.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{ApiServer, http};
+use crate::scheduler::Scheduler;
 use crate::store::{OpenError, Store};
 use crate::trace::TraceBus;
 
@@ -30,6 +32,7 @@ pub const KUBECONFIG_FILE: &str = "kubeconfig";
 pub struct Cluster {
     pub api: ApiServer,
     pub trace: TraceBus,
+    pub scheduler: Arc<Scheduler>,
     /// The address the HTTP API is bound to.
     pub http_address: Option<SocketAddr>,
     data_dir: PathBuf,
@@ -78,6 +81,8 @@ impl Cluster {
             source,
         })?;
         tasks.spawn(crate::admin::serve(socket, store, stop.clone()));
+        let scheduler = Scheduler::new(&api);
+        tasks.spawn(scheduler.clone().run(stop.clone()));
         let http_address = match config.listen {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -105,6 +110,7 @@ impl Cluster {
         Ok(Cluster {
             api,
             trace,
+            scheduler,
             http_address,
             data_dir: config.data_dir.clone(),
             stop,

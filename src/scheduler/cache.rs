@@ -1,0 +1,76 @@
+//! The scheduler's cache: every node with the pods bound (or assumed) to it, kept up to date from
+//! watch events, and a cheap per-cycle [`Snapshot`] (nodes are shared `Arc`s, copied only when
+//! they change). A pod is *assumed* on its node the moment the scheduler picks it, before the
+//! binding is written, so the next cycle already counts it; a failed bind forgets it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use k8s_openapi::api::core::v1::{Node, Pod};
+
+use super::framework::{NodeInfo, PodInfo, Snapshot};
+use super::queue::pod_key;
+
+#[derive(Default)]
+pub struct Cache {
+    nodes: BTreeMap<String, Arc<NodeInfo>>,
+    /// Pods on a node that does not exist (yet), kept until it appears.
+    orphans: HashMap<String, Vec<Arc<PodInfo>>>,
+    pod_node: HashMap<String, String>,
+}
+
+impl Cache {
+    pub fn upsert_node(&mut self, node: Arc<Node>) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        let mut info = NodeInfo::new(node);
+        let pods = match self.nodes.get(&name) {
+            Some(old) => old.pods.clone(),
+            None => self.orphans.remove(&name).unwrap_or_default(),
+        };
+        for p in pods {
+            info.add_pod(p);
+        }
+        self.nodes.insert(name, Arc::new(info));
+    }
+
+    pub fn remove_node(&mut self, name: &str) {
+        if let Some(info) = self.nodes.remove(name) {
+            self.orphans.insert(name.to_string(), info.pods.clone());
+        }
+    }
+
+    /// A pod bound (or assumed) to `node`; replaces an earlier entry for the same pod.
+    pub fn add_pod(&mut self, pod: Arc<Pod>, node: &str) {
+        let key = pod_key(&pod);
+        self.remove_pod(&key);
+        let info = Arc::new(PodInfo::new(pod));
+        match self.nodes.get_mut(node) {
+            Some(n) => Arc::make_mut(n).add_pod(info),
+            None => self.orphans.entry(node.to_string()).or_default().push(info),
+        }
+        self.pod_node.insert(key, node.to_string());
+    }
+
+    pub fn remove_pod(&mut self, key: &str) {
+        let Some(node) = self.pod_node.remove(key) else {
+            return;
+        };
+        if let Some(n) = self.nodes.get_mut(&node) {
+            Arc::make_mut(n).remove_pod(key);
+        } else if let Some(list) = self.orphans.get_mut(&node) {
+            list.retain(|p| p.key != key);
+        }
+    }
+
+    pub fn node_of(&self, key: &str) -> Option<&str> {
+        self.pod_node.get(key).map(String::as_str)
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        Snapshot::new(self.nodes.values().cloned().collect())
+    }
+}

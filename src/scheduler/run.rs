@@ -1,0 +1,347 @@
+//! The scheduler as a running component: an API client like kube-scheduler. It list-watches
+//! nodes, bound pods (for the cache) and unbound pods of `default-scheduler` (for the queue), and
+//! runs one cycle per popped pod: decide, assume, bind through `pods/binding`, and tell what
+//! happened with Kubernetes' events and the `PodScheduled` condition. Every decision is kept
+//! in [`Records`] for "why" views.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
+use k8s_openapi::jiff::Timestamp;
+use tokio_util::sync::CancellationToken;
+
+use super::cache::Cache;
+use super::framework::Framework;
+use super::plugins::default_framework;
+use super::queue::{ClusterEvent, Failure, QueuedPod, SchedulingQueue, pod_key};
+use super::schedule_one::{Decision, Outcome, schedule};
+use crate::api::events::object_reference;
+use crate::api::runtime::{Event, watcher};
+use crate::api::server::{now, set_pod_condition};
+use crate::api::{Api, ApiServer, EventRecorder, EventType, ListParams};
+use crate::trace::{Actor, StepDraft, TraceBus};
+
+/// The scheduler's name in pods' `spec.schedulerName` and in its events' source.
+pub const SCHEDULER_NAME: &str = "default-scheduler";
+/// Pods whose decisions are remembered, and attempts per pod.
+const RECORDED_PODS: usize = 1000;
+const RECORDED_ATTEMPTS: usize = 10;
+
+/// One scheduling attempt, as remembered.
+#[derive(Debug, Clone)]
+pub struct DecisionRecord {
+    pub pod: String,
+    pub attempt: u32,
+    pub at: Timestamp,
+    pub decision: Decision,
+}
+
+/// The recent decisions, per pod, bounded.
+#[derive(Default)]
+pub struct Records {
+    inner: Mutex<(HashMap<String, VecDeque<DecisionRecord>>, VecDeque<String>)>,
+}
+
+impl Records {
+    fn push(&self, record: DecisionRecord) {
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let (by_pod, order) = &mut *guard;
+        if !by_pod.contains_key(&record.pod) {
+            order.push_back(record.pod.clone());
+            if order.len() > RECORDED_PODS
+                && let Some(old) = order.pop_front()
+            {
+                by_pod.remove(&old);
+            }
+        }
+        let attempts = by_pod.entry(record.pod.clone()).or_default();
+        attempts.push_back(record);
+        if attempts.len() > RECORDED_ATTEMPTS {
+            attempts.pop_front();
+        }
+    }
+
+    /// The recorded attempts for `namespace/name`, oldest first.
+    pub fn for_pod(&self, key: &str) -> Vec<DecisionRecord> {
+        let guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        guard
+            .0
+            .get(key)
+            .map(|d| d.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+pub struct Scheduler {
+    api: ApiServer,
+    framework: Framework,
+    queue: Arc<SchedulingQueue>,
+    cache: Mutex<Cache>,
+    records: Arc<Records>,
+    events: EventRecorder,
+    trace: TraceBus,
+    next_start: AtomicUsize,
+}
+
+fn bound_node(pod: &Pod) -> Option<&str> {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
+fn is_ours(pod: &Pod) -> bool {
+    let name = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.scheduler_name.as_deref())
+        .unwrap_or(SCHEDULER_NAME);
+    name == SCHEDULER_NAME && pod.metadata.deletion_timestamp.is_none()
+}
+
+impl Scheduler {
+    pub fn new(api: &ApiServer) -> Arc<Self> {
+        Arc::new(Scheduler {
+            api: api.clone(),
+            framework: default_framework(),
+            queue: Arc::new(SchedulingQueue::new()),
+            cache: Mutex::new(Cache::default()),
+            records: Arc::new(Records::default()),
+            events: EventRecorder::new(api, SCHEDULER_NAME, None, Actor::Scheduler),
+            trace: api.trace().clone(),
+            next_start: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn queue(&self) -> Arc<SchedulingQueue> {
+        self.queue.clone()
+    }
+
+    pub fn records(&self) -> Arc<Records> {
+        self.records.clone()
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs until `stop` is cancelled.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let tasks = [
+            tokio::spawn(self.clone().watch_nodes()),
+            tokio::spawn(self.clone().watch_bound_pods()),
+            tokio::spawn(self.clone().watch_pending_pods()),
+        ];
+        loop {
+            let qp = tokio::select! {
+                _ = stop.cancelled() => break,
+                qp = self.queue.pop() => qp,
+            };
+            self.clone().schedule_one(qp).await;
+        }
+        for t in tasks {
+            t.abort();
+        }
+    }
+
+    async fn watch_nodes(self: Arc<Self>) {
+        let api: Api<Node> = Api::all(&self.api, Actor::Scheduler);
+        let mut seen = HashSet::new();
+        let mut stream = Box::pin(watcher(api, ListParams::default()));
+        while let Some(ev) = stream.next().await {
+            let Ok(ev) = ev else { continue };
+            match ev {
+                Event::Init => seen.clear(),
+                Event::InitApply(node) | Event::Apply(node) => {
+                    seen.insert(node.metadata.name.clone().unwrap_or_default());
+                    self.cache().upsert_node(Arc::new(node));
+                    self.queue.on_cluster_event(ClusterEvent::NodeChanged);
+                }
+                Event::InitDone => {
+                    let snapshot = self.cache().snapshot();
+                    for n in snapshot.nodes.iter().filter(|n| !seen.contains(&n.name)) {
+                        self.cache().remove_node(&n.name);
+                    }
+                    self.queue.on_cluster_event(ClusterEvent::NodeAdded);
+                }
+                Event::Delete(node) => self
+                    .cache()
+                    .remove_node(node.metadata.name.as_deref().unwrap_or("")),
+            }
+        }
+    }
+
+    async fn watch_bound_pods(self: Arc<Self>) {
+        let api: Api<Pod> = Api::all(&self.api, Actor::Scheduler);
+        let params = ListParams::default()
+            .fields("spec.nodeName!=,status.phase!=Succeeded,status.phase!=Failed");
+        let mut stream = Box::pin(watcher(api, params));
+        while let Some(ev) = stream.next().await {
+            let Ok(ev) = ev else { continue };
+            match ev {
+                Event::InitApply(pod) | Event::Apply(pod) => {
+                    if let Some(node) = bound_node(&pod).map(str::to_string) {
+                        self.cache().add_pod(Arc::new(pod), &node);
+                    }
+                }
+                Event::Delete(pod) => {
+                    self.cache().remove_pod(&pod_key(&pod));
+                    self.queue.on_cluster_event(ClusterEvent::PodDeleted);
+                }
+                Event::Init | Event::InitDone => {}
+            }
+        }
+    }
+
+    async fn watch_pending_pods(self: Arc<Self>) {
+        let api: Api<Pod> = Api::all(&self.api, Actor::Scheduler);
+        let params = ListParams::default()
+            .fields("spec.nodeName=,status.phase!=Succeeded,status.phase!=Failed");
+        let mut stream = Box::pin(watcher(api, params));
+        while let Some(ev) = stream.next().await {
+            let Ok(ev) = ev else { continue };
+            match ev {
+                Event::InitApply(pod) | Event::Apply(pod) if is_ours(&pod) => {
+                    self.queue.add(Arc::new(pod))
+                }
+                Event::InitApply(pod) | Event::Apply(pod) | Event::Delete(pod) => {
+                    self.queue.delete(&pod_key(&pod));
+                }
+                Event::Init | Event::InitDone => {}
+            }
+        }
+    }
+
+    async fn schedule_one(self: Arc<Self>, qp: QueuedPod) {
+        let pod = qp.pod.clone();
+        let key = qp.key.clone();
+        let snapshot = self.cache().snapshot();
+        let start = self.next_start.fetch_add(1, Ordering::Relaxed);
+        let decision = schedule(&self.framework, &pod, &snapshot, start);
+        let trace_key = format!("/registry/pods/{key}");
+        self.trace.record(|| {
+            StepDraft::new(
+                Actor::Scheduler,
+                Actor::Scheduler,
+                &trace_key,
+                format!(
+                    "filter {} nodes, {} feasible",
+                    decision.verdicts.len(),
+                    decision.nodes_feasible
+                ),
+            )
+        });
+        self.records.push(DecisionRecord {
+            pod: key.clone(),
+            attempt: qp.attempts + 1,
+            at: Timestamp::now(),
+            decision: decision.clone(),
+        });
+        match decision.outcome {
+            Outcome::Scheduled { node } => {
+                self.trace.record(|| {
+                    StepDraft::new(
+                        Actor::Scheduler,
+                        Actor::Scheduler,
+                        &trace_key,
+                        format!("score → {node}"),
+                    )
+                });
+                self.cache().add_pod(pod.clone(), &node);
+                let this = self.clone();
+                tokio::spawn(async move { this.bind(qp, node).await });
+            }
+            Outcome::Unschedulable { message } => {
+                self.report_unschedulable(&pod, &message).await;
+                self.queue.requeue(qp, Failure::Unschedulable);
+            }
+            Outcome::Error { message } => {
+                tracing::warn!(pod = %key, %message, "scheduling failed");
+                self.queue.requeue(qp, Failure::Error);
+            }
+        }
+    }
+
+    /// The binding cycle: write the binding; on success say so, on failure forget the assumed
+    /// pod and retry after a back-off.
+    async fn bind(self: Arc<Self>, qp: QueuedPod, node: String) {
+        let pod = qp.pod.clone();
+        let ns = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let api: Api<Pod> = Api::namespaced(&self.api, &ns, Actor::Scheduler);
+        match api.bind(&name, &node).await {
+            Ok(bound) => {
+                self.queue.delete(&qp.key);
+                let message = format!("Successfully assigned {ns}/{name} to {node}");
+                let reference = object_reference(&bound);
+                if let Err(e) = self
+                    .events
+                    .record(&reference, EventType::Normal, "Scheduled", &message)
+                    .await
+                {
+                    tracing::debug!(error = %e, "could not record the Scheduled event");
+                }
+            }
+            Err(e) => {
+                self.cache().remove_pod(&qp.key);
+                if e.is_not_found() {
+                    self.queue.delete(&qp.key);
+                } else {
+                    tracing::info!(pod = %qp.key, error = %e, "binding failed; retrying after a back-off");
+                    self.queue.requeue(qp, Failure::Error);
+                }
+            }
+        }
+    }
+
+    /// `PodScheduled=False` with reason `Unschedulable`, and a Warning `FailedScheduling` event.
+    async fn report_unschedulable(&self, pod: &Pod, message: &str) {
+        let ns = pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        let name = pod.metadata.name.clone().unwrap_or_default();
+        let updated = self
+            .api
+            .modify_status::<Pod>(
+                Some(&ns),
+                &name,
+                &crate::api::Caller::new(Actor::Scheduler),
+                |cur| {
+                    let mut next = cur.clone();
+                    set_pod_condition(
+                        &mut next,
+                        PodCondition {
+                            type_: "PodScheduled".into(),
+                            status: "False".into(),
+                            reason: Some("Unschedulable".into()),
+                            message: Some(message.to_string()),
+                            last_transition_time: Some(now()),
+                            ..PodCondition::default()
+                        },
+                    );
+                    Ok(next)
+                },
+            )
+            .await;
+        let reference = match &updated {
+            Ok(p) => object_reference(p),
+            Err(_) => object_reference(pod),
+        };
+        if let Err(e) = self
+            .events
+            .record(&reference, EventType::Warning, "FailedScheduling", message)
+            .await
+        {
+            tracing::debug!(error = %e, "could not record the FailedScheduling event");
+        }
+    }
+}
