@@ -42,8 +42,11 @@ pub struct DecisionRecord {
 /// The recent decisions, per pod, bounded.
 #[derive(Default)]
 pub struct Records {
-    inner: Mutex<(HashMap<String, VecDeque<DecisionRecord>>, VecDeque<String>)>,
+    inner: Mutex<RecordBook>,
 }
+
+/// Attempts by pod, and the pods in the order they were first recorded (oldest evicted first).
+type RecordBook = (HashMap<String, VecDeque<DecisionRecord>>, VecDeque<String>);
 
 impl Records {
     fn push(&self, record: DecisionRecord) {
