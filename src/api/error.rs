@@ -25,6 +25,8 @@ pub enum Reason {
     ServiceUnavailable,
     RequestEntityTooLarge,
     Unauthorized,
+    /// No reason: what kube-apiserver sends for an error it did not classify.
+    Unknown,
 }
 
 impl Reason {
@@ -44,6 +46,7 @@ impl Reason {
             Reason::ServiceUnavailable => "ServiceUnavailable",
             Reason::RequestEntityTooLarge => "RequestEntityTooLarge",
             Reason::Unauthorized => "Unauthorized",
+            Reason::Unknown => "",
         }
     }
 }
@@ -232,6 +235,17 @@ impl ApiError {
         Self::new(503, Reason::ServiceUnavailable, message)
     }
 
+    /// A strategic merge patch that could not be applied, with the status kube-apiserver's
+    /// `interpretStrategicMergePatchError` gives it.
+    pub fn strategic_patch(err: &super::strategic::StrategicPatchError) -> Self {
+        let reason = match err.http_status() {
+            400 => Reason::BadRequest,
+            422 => Reason::Invalid,
+            _ => Reason::Unknown,
+        };
+        Self::new(err.http_status(), reason, err.to_string())
+    }
+
     pub fn is_not_found(&self) -> bool {
         self.reason == Reason::NotFound
     }
@@ -247,7 +261,7 @@ impl ApiError {
             details: self.details.as_deref().cloned(),
             message: Some(self.message.clone()),
             metadata: ListMeta::default(),
-            reason: Some(self.reason.as_str().to_string()),
+            reason: Some(self.reason.as_str().to_string()).filter(|r| !r.is_empty()),
             status: Some("Failure".to_string()),
         }
     }

@@ -14,6 +14,7 @@ pub mod resource;
 pub mod runtime;
 pub mod selector;
 pub mod server;
+pub mod strategic;
 pub mod validation;
 pub mod watch;
 pub mod yaml;

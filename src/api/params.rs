@@ -85,6 +85,8 @@ pub enum Patch {
     Merge(serde_json::Value),
     /// `application/json-patch+json` (RFC 6902)
     Json(json_patch::Patch),
+    /// `application/strategic-merge-patch+json`: lists merged by their keys (see `strategic`)
+    Strategic(serde_json::Value),
 }
 
 /// Selectors parsed and checked against the kind's field labels.

@@ -909,6 +909,10 @@ fn apply_patch<K: Kind>(current: &K, patch: &Patch) -> Result<K, ApiError> {
     }
     match patch {
         Patch::Merge(p) => json_patch::merge(&mut doc, p),
+        Patch::Strategic(p) => {
+            doc = super::strategic::apply(K::KIND, &doc, p)
+                .map_err(|e| ApiError::strategic_patch(&e))?
+        }
         Patch::Json(p) => json_patch::patch(&mut doc, p).map_err(|e| {
             ApiError::invalid(
                 K::KIND,

@@ -14,12 +14,14 @@ use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Binding, Event, Namespace, Node, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions;
+use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
 
 use super::HttpState;
 use super::discovery;
 use super::request::{self, FieldValidation, RequestInfo};
 use super::response;
+use super::table::{self, Printable, RowObject};
 use crate::api::error::ApiError;
 use crate::api::params::{DeleteParams, ListParams, Patch, WatchParams};
 use crate::api::server::{Caller, Deleted};
@@ -136,7 +138,7 @@ fn flag(query: &HashMap<String, String>, name: &str) -> bool {
 
 async fn handle<K>(st: &HttpState, req: Req) -> Result<Response, ApiError>
 where
-    K: Kind + k8s_openapi::ListableResource,
+    K: Kind + Printable + k8s_openapi::ListableResource,
 {
     let api = &st.api;
     let ns = req.info.namespace.clone();
@@ -152,10 +154,33 @@ where
         (Method::GET, None, None) if flag(&req.query, "watch") => watch::<K>(st, &req, ns, &caller),
         (Method::GET, None, None) => {
             let list = api.list::<K>(ns, &list_params(&req.query))?;
-            Ok(response::list(&list.items, &list.resource_version))
+            match table_rows(&req)? {
+                Some(rows) => Ok(response::json(table::table_of(
+                    &list.items,
+                    Timestamp::now(),
+                    rows,
+                    &list.resource_version,
+                    true,
+                ))),
+                None => Ok(response::list(&list.items, &list.resource_version)),
+            }
         }
         (Method::GET, Some(name), None | Some("status")) => {
-            Ok(response::json(api.get::<K>(ns, name)?))
+            let obj = api.get::<K>(ns, name)?;
+            match table_rows(&req)? {
+                Some(rows) => {
+                    let rv = obj.metadata().resource_version.clone().unwrap_or_default();
+                    let t = table::table_of(
+                        std::slice::from_ref(&obj),
+                        Timestamp::now(),
+                        rows,
+                        &rv,
+                        true,
+                    );
+                    Ok(response::json(t))
+                }
+                None => Ok(response::json(obj)),
+            }
         }
         (Method::POST, None, None) => {
             let obj = read_object::<K>(req).await?;
@@ -204,6 +229,22 @@ where
         }
         _ => Err(ApiError::method_not_allowed()),
     }
+}
+
+/// `Some(what each row carries)` when the client asked for a server-side Table.
+fn table_rows(req: &Req) -> Result<Option<RowObject>, ApiError> {
+    if !request::wants_table(&req.headers) {
+        return Ok(None);
+    }
+    let include = req.query.get("includeObject").map(String::as_str);
+    RowObject::from_include_object(include)
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "includeObject must be one of Object, Metadata, or None, got {:?}",
+                include.unwrap_or_default()
+            ))
+        })
 }
 
 fn list_params(query: &HashMap<String, String>) -> ListParams {
@@ -256,6 +297,9 @@ async fn read_patch(req: Req) -> Result<Patch, ApiError> {
     let bytes = request::read_body(req.body).await?;
     match content_type.as_str() {
         "application/merge-patch+json" => Ok(Patch::Merge(request::body_value(&bytes, "json")?)),
+        "application/strategic-merge-patch+json" => {
+            Ok(Patch::Strategic(request::body_value(&bytes, "json")?))
+        }
         "application/json-patch+json" => serde_json::from_slice(&bytes)
             .map(Patch::Json)
             .map_err(|e| ApiError::bad_request(format!("the JSON patch is not valid: {e}"))),
@@ -287,7 +331,7 @@ async fn delete_params(req: Req) -> Result<DeleteParams, ApiError> {
 
 /// A watch as a stream of newline-terminated JSON events, open until the client goes or
 /// `timeoutSeconds` passes.
-fn watch<K: Kind>(
+fn watch<K: Kind + Printable>(
     st: &HttpState,
     req: &Req,
     ns: Option<&str>,
@@ -304,7 +348,13 @@ fn watch<K: Kind>(
         params.timeout = Some(Duration::from_secs(secs));
     }
     let stream = st.api.watch::<K>(ns, &params, caller)?.into_stream();
-    let lines = stream.map(|ev| Ok::<_, Infallible>(Bytes::from(event_line::<K>(&ev))));
+    let as_table = table_rows(req)?;
+    let mut first = true;
+    let lines = stream.map(move |ev| {
+        let line = event_line::<K>(&ev, as_table, first);
+        first = false;
+        Ok::<_, Infallible>(Bytes::from(line))
+    });
     Ok((
         [(
             header::CONTENT_TYPE,
@@ -315,11 +365,28 @@ fn watch<K: Kind>(
         .into_response())
 }
 
-fn event_line<K: Kind>(ev: &WatchEvent<K>) -> Vec<u8> {
+/// One watch event line. In a Table watch the object is a Table with one row; only the first
+/// carries the column definitions, as kube-apiserver's watch encoder does.
+fn event_line<K: Kind + Printable>(
+    ev: &WatchEvent<K>,
+    as_table: Option<RowObject>,
+    with_columns: bool,
+) -> Vec<u8> {
     let object = match ev {
-        WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => {
-            serde_json::to_value(o).unwrap_or_default()
-        }
+        WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => match as_table {
+            Some(include) => {
+                let rv = o.metadata().resource_version.clone().unwrap_or_default();
+                let t = table::table_of(
+                    std::slice::from_ref(o),
+                    Timestamp::now(),
+                    include,
+                    &rv,
+                    with_columns,
+                );
+                serde_json::to_value(t).unwrap_or_default()
+            }
+            None => serde_json::to_value(o).unwrap_or_default(),
+        },
         WatchEvent::Bookmark(rv) => json!({
             "kind": K::KIND, "apiVersion": K::API_VERSION, "metadata": {"resourceVersion": rv},
         }),

@@ -7,6 +7,7 @@ mod discovery;
 mod handlers;
 mod request;
 mod response;
+pub mod table;
 
 use std::net::SocketAddr;
 

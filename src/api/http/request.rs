@@ -68,6 +68,21 @@ pub fn caller_actor(headers: &HeaderMap) -> Actor {
     }
 }
 
+/// True when the client asked for a server-side Table (kubectl's `as=Table;v=v1;g=meta.k8s.io`).
+pub fn wants_table(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            let params: Vec<&str> = media.split(';').map(str::trim).collect();
+            params.contains(&"as=Table")
+                && params.contains(&"g=meta.k8s.io")
+                && params.contains(&"v=v1")
+        })
+}
+
 pub fn content_type(headers: &HeaderMap) -> String {
     headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -123,6 +138,8 @@ pub fn decode_object<K: DeserializeOwned + k8s_openapi::Resource>(
 pub fn unknown_fields(input: &serde_json::Value, typed: &serde_json::Value) -> Vec<String> {
     let mut out = Vec::new();
     walk_unknown(input, typed, String::new(), &mut out);
+    // Map order differs with serde_json's features; the warnings must not.
+    out.sort();
     out
 }
 
@@ -223,13 +240,26 @@ mod tests {
     }
 
     #[test]
-    fn unknown_fields_are_found_with_their_paths() {
+    fn table_accept_and_unknown_fields() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::ACCEPT,
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+                .parse()
+                .unwrap(),
+        );
+        assert!(wants_table(&h));
+        h.insert(
+            axum::http::header::ACCEPT,
+            "application/json".parse().unwrap(),
+        );
+        assert!(!wants_table(&h));
         let input =
             serde_json::json!({"spec": {"containers": [{"name": "a", "imagee": "x"}], "bogus": 1}});
         let typed = serde_json::json!({"spec": {"containers": [{"name": "a"}]}});
         assert_eq!(
             unknown_fields(&input, &typed),
-            ["spec.containers[0].imagee", "spec.bogus"]
+            ["spec.bogus", "spec.containers[0].imagee"]
         );
     }
 }
