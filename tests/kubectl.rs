@@ -30,15 +30,18 @@ struct Kubectl<'a> {
 }
 
 impl Kubectl<'_> {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("kubectl")
-            .arg("--kubeconfig")
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new("kubectl");
+        cmd.arg("--kubeconfig")
             .arg(self.served.data.join("kubeconfig"))
             .arg("--cache-dir")
             .arg(self.cache.path())
-            .args(args)
-            .output()
-            .unwrap()
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
     }
 
     /// Runs and expects success; returns stdout.
@@ -190,5 +193,120 @@ fn kubectl_works_against_kubox() {
         "No resources found in default namespace."
     );
 
+    served.stop();
+}
+
+/// What `kubectl get` prints comes from kubox's server-side Tables, and `kubectl apply` relies on
+/// strategic merge patch and the last-applied annotation.
+#[test]
+fn kubectl_tables_apply_watch_and_events() {
+    if !kubectl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(&dir.path().join("data"));
+    let k = Kubectl {
+        served: &served,
+        cache: tempfile::tempdir().unwrap(),
+    };
+    let file = write(dir.path(), "pod.yaml", POD);
+    assert_eq!(k.ok(&["apply", "-f", &file]).trim(), "pod/web created");
+    assert_eq!(k.ok(&["apply", "-f", &file]).trim(), "pod/web unchanged");
+    let changed = write(
+        dir.path(),
+        "pod2.yaml",
+        &POD.replace("    app: web\n", "    app: web\n    tier: front\n"),
+    );
+    assert_eq!(
+        k.ok(&["apply", "-f", &changed]).trim(),
+        "pod/web configured"
+    );
+    assert_eq!(
+        k.ok(&[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.metadata.labels.tier}"
+        ]),
+        "front"
+    );
+
+    let header = |out: &str| {
+        out.lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let pods = k.ok(&["get", "pods"]);
+    assert_eq!(header(&pods), "NAME READY STATUS RESTARTS AGE", "{pods}");
+    let row: Vec<&str> = pods.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(&row[..4], ["web", "0/1", "Pending", "0"], "{pods}");
+    let wide = k.ok(&["get", "pods", "-o", "wide"]);
+    assert_eq!(
+        header(&wide),
+        "NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES",
+        "{wide}"
+    );
+    let all = k.ok(&["get", "pods", "-A", "--show-labels"]);
+    assert_eq!(
+        header(&all),
+        "NAMESPACE NAME READY STATUS RESTARTS AGE LABELS",
+        "{all}"
+    );
+    assert!(all.contains("tier=front"), "{all}");
+    let sorted = k.ok(&["get", "pods", "--sort-by=.metadata.name"]);
+    assert!(
+        sorted.lines().nth(1).unwrap().starts_with("web "),
+        "{sorted}"
+    );
+    let ns = k.ok(&["get", "ns"]);
+    assert_eq!(header(&ns), "NAME STATUS AGE", "{ns}");
+    assert!(ns.contains("default           Active"), "{ns}");
+
+    // No node exists, so the scheduler says so, in Kubernetes' words.
+    let mut events = String::new();
+    for _ in 0..50 {
+        events = k.ok(&["get", "events"]);
+        if events.contains("FailedScheduling") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(
+        header(&events),
+        "LAST SEEN TYPE REASON OBJECT MESSAGE",
+        "{events}"
+    );
+    assert!(
+        events
+            .contains("Warning   FailedScheduling   pod/web   no nodes available to schedule pods"),
+        "{events}"
+    );
+    let describe = k.ok(&["describe", "pod", "web"]);
+    assert!(
+        describe.contains("FailedScheduling") && describe.contains("default-scheduler"),
+        "{describe}"
+    );
+
+    // A Table watch: the current row, then the row again when it changes; the stream ends at
+    // the request timeout.
+    let mut watch = k
+        .command(&["get", "pods", "-w", "--request-timeout=3s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    k.ok(&["label", "pod", "web", "seen=yes"]);
+    let out = watch.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(header(&out), "NAME READY STATUS RESTARTS AGE", "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("web ")).count(),
+        2,
+        "{out}"
+    );
     served.stop();
 }
