@@ -293,7 +293,7 @@ fn kubectl_tables_apply_watch_and_events() {
 
     // A Table watch: the current row, then the row again when it changes; the stream ends at
     // the request timeout.
-    let mut watch = k
+    let watch = k
         .command(&["get", "pods", "-w", "--request-timeout=3s"])
         .stdout(std::process::Stdio::piped())
         .spawn()
