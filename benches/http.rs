@@ -38,7 +38,7 @@ fn env(rt: &tokio::runtime::Runtime) -> Env {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let store = Store::open(dir.path(), TraceBus::quiet()).unwrap();
     let api = ApiServer::new(store, TraceBus::quiet());
-    rt.block_on(api.ensure_initial_namespaces()).unwrap();
+    rt.block_on(api.bootstrap()).unwrap();
     Env { _dir: dir, api }
 }
 

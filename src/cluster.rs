@@ -71,9 +71,7 @@ impl Cluster {
         let trace = TraceBus::new(TRACE_RING);
         let store = Store::open(&config.data_dir, trace.clone())?;
         let api = ApiServer::new(store.clone(), trace.clone());
-        api.ensure_initial_namespaces()
-            .await
-            .map_err(StartError::Bootstrap)?;
+        api.bootstrap().await.map_err(StartError::Bootstrap)?;
         let stop = CancellationToken::new();
         let mut tasks = JoinSet::new();
         let socket = crate::admin::bind(&config.data_dir).map_err(|source| StartError::Socket {

@@ -24,7 +24,7 @@ async fn env() -> Env {
     let trace = TraceBus::new(1000);
     let store = Store::open(dir.path(), trace.clone()).unwrap();
     let server = ApiServer::new(store, trace);
-    server.ensure_initial_namespaces().await.unwrap();
+    server.bootstrap().await.unwrap();
     Env { _dir: dir, server }
 }
 

@@ -31,8 +31,8 @@ fn serve_backup_restore_and_shutdown_as_a_user_would() {
     let said = text(&out);
     assert!(said.contains("through the running kubox"), "{said}");
     assert!(
-        said.contains("at revision 4"),
-        "the four initial namespaces: {said}"
+        said.contains("backed up 6 objects at revision 6"),
+        "four namespaces and two system PriorityClasses: {said}"
     );
 
     // Restore onto a running kubox is refused.
@@ -61,7 +61,7 @@ fn serve_backup_restore_and_shutdown_as_a_user_would() {
     let out = kubox(&["restore", snap.to_str().unwrap()], &other);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("restored 4 objects at revision 4"),
+        text(&out).contains("restored 6 objects at revision 6"),
         "{}",
         text(&out)
     );

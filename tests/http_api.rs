@@ -23,7 +23,7 @@ async fn env_with(token: Option<&str>) -> Env {
     let trace = TraceBus::new(1000);
     let store = Store::open(dir.path(), trace.clone()).unwrap();
     let api = ApiServer::new(store, trace);
-    api.ensure_initial_namespaces().await.unwrap();
+    api.bootstrap().await.unwrap();
     let app = router(HttpState {
         api: api.clone(),
         address: "127.0.0.1:6443".into(),

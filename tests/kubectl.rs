@@ -104,13 +104,22 @@ fn kubectl_works_against_kubox() {
     );
 
     let resources = k.ok(&["api-resources"]);
+    let rows: Vec<String> = resources
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
     for line in [
-        "events       ev           v1                       true         Event",
-        "namespaces   ns           v1                       false        Namespace",
-        "nodes        no           v1                       false        Node",
-        "pods         po           v1                       true         Pod",
+        "events ev v1 true Event",
+        "namespaces ns v1 false Namespace",
+        "nodes no v1 false Node",
+        "pods po v1 true Pod",
+        "leases coordination.k8s.io/v1 true Lease",
+        "priorityclasses pc scheduling.k8s.io/v1 false PriorityClass",
     ] {
-        assert!(resources.contains(line), "missing {line:?} in\n{resources}");
+        assert!(
+            rows.iter().any(|r| r == line),
+            "missing {line:?} in\n{resources}"
+        );
     }
 
     let ns = k.ok(&["get", "ns"]);
@@ -264,6 +273,29 @@ fn kubectl_tables_apply_watch_and_events() {
     );
     let ns = k.ok(&["get", "ns"]);
     assert_eq!(header(&ns), "NAME STATUS AGE", "{ns}");
+    let pc = k.ok(&["get", "priorityclasses"]);
+    assert_eq!(
+        header(&pc),
+        "NAME VALUE GLOBAL-DEFAULT AGE PREEMPTIONPOLICY",
+        "{pc}"
+    );
+    assert!(
+        pc.lines()
+            .any(|l| l.starts_with("system-node-critical ") && l.contains("2000001000   false")),
+        "{pc}"
+    );
+    let unknown = write(
+        dir.path(),
+        "critical.yaml",
+        &POD.replace("name: web\n", "name: critical\n")
+            .replace("spec:\n", "spec:\n  priorityClassName: nope\n"),
+    );
+    let refused = k.fails(&["create", "-f", &unknown]);
+    assert!(
+        refused
+            .contains(r#"pods "critical" is forbidden: no PriorityClass with name nope was found"#),
+        "{refused}"
+    );
     assert!(ns.contains("default           Active"), "{ns}");
 
     // No node exists, so the scheduler says so, in Kubernetes' words.

@@ -33,7 +33,7 @@ async fn env() -> Env {
     let trace = TraceBus::new(10_000);
     let store = Store::open(dir.path(), trace.clone()).unwrap();
     let api = ApiServer::new(store, trace);
-    api.ensure_initial_namespaces().await.unwrap();
+    api.bootstrap().await.unwrap();
     let scheduler = Scheduler::new(&api);
     let stop = CancellationToken::new();
     tokio::spawn(scheduler.clone().run(stop.clone()));

@@ -40,12 +40,12 @@ pub const SYSTEM_PRIORITY_CLASSES: [(&str, i32); 2] = [
 const DEFAULT_VOLUME_MODE: i32 = 0o644;
 
 /// Everything the API server does to a new pod before validation: v1 defaults, the
-/// DefaultTolerationSeconds and Priority admission steps, then `status.phase: Pending`
-/// and `status.qosClass` (the status the client sent is replaced, as in Kubernetes).
+/// DefaultTolerationSeconds admission step, then `status.phase: Pending` and
+/// `status.qosClass` (the status the client sent is replaced, as in Kubernetes). The Priority
+/// admission step needs the stored PriorityClasses: `crate::api::admission`.
 pub fn default_pod(pod: &mut Pod) {
     default_pod_v1(pod);
     add_default_tolerations(pod);
-    default_pod_priority(pod);
     prepare_pod_for_create(pod);
 }
 
@@ -287,27 +287,6 @@ pub fn add_default_tolerations(pod: &mut Pod) {
             toleration_seconds: Some(DEFAULT_TOLERATION_SECONDS),
             value: None,
         });
-    }
-}
-
-/// The `Priority` admission plugin with no user PriorityClasses: the built-in
-/// `system-*-critical` classes resolve to their values, no class means priority 0;
-/// `preemptionPolicy` defaults to `PreemptLowerPriority`. An unknown class name is left
-/// for the caller to reject (`no PriorityClass with name x was found`).
-pub fn default_pod_priority(pod: &mut Pod) {
-    let spec = pod.spec.get_or_insert_with(PodSpec::default);
-    let class = opt(&spec.priority_class_name);
-    let value = if class.is_empty() {
-        Some(0)
-    } else {
-        SYSTEM_PRIORITY_CLASSES
-            .iter()
-            .find(|(name, _)| *name == class)
-            .map(|(_, v)| *v)
-    };
-    if let Some(value) = value {
-        spec.priority.get_or_insert(value);
-        set_if_empty(&mut spec.preemption_policy, "PreemptLowerPriority");
     }
 }
 
@@ -646,8 +625,6 @@ mod tests {
                 }],
                 "dnsPolicy": "ClusterFirst",
                 "enableServiceLinks": true,
-                "preemptionPolicy": "PreemptLowerPriority",
-                "priority": 0,
                 "restartPolicy": "Always",
                 "schedulerName": "default-scheduler",
                 "securityContext": {},
@@ -817,31 +794,6 @@ mod tests {
             let got = pod.spec.and_then(|s| s.tolerations).map(|t| t.len());
             assert_eq!(got, Some(count), "{tolerations}");
         }
-    }
-
-    #[test]
-    fn priority_classes() {
-        let priority = |class: Option<&str>, preemption: Option<&str>| {
-            let mut value = web(json!({"name": "app", "image": "x"}));
-            value["spec"]["priorityClassName"] = json!(class);
-            value["spec"]["preemptionPolicy"] = json!(preemption);
-            let mut pod = raw_pod(value);
-            default_pod_priority(&mut pod);
-            pod.spec.map(|s| (s.priority, s.preemption_policy))
-        };
-        assert_eq!(
-            priority(None, None),
-            Some((Some(0), Some("PreemptLowerPriority".into())))
-        );
-        assert_eq!(
-            priority(None, Some("Never")),
-            Some((Some(0), Some("Never".into())))
-        );
-        assert_eq!(
-            priority(Some("system-node-critical"), None),
-            Some((Some(2_000_001_000), Some("PreemptLowerPriority".into())))
-        );
-        assert_eq!(priority(Some("batch-low"), None), Some((None, None)));
     }
 
     #[test]

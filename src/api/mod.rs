@@ -3,6 +3,7 @@
 //! ([`Api`]), and client-side watcher/reflector machinery ([`runtime`]). The HTTP front end
 //! (later) and every component go through [`ApiServer`]; none of them touches the store.
 
+pub mod admission;
 pub mod client;
 pub mod defaults;
 pub mod error;

@@ -7,6 +7,7 @@ use std::fmt::Debug;
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Event, Namespace, Node, Pod};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -350,5 +351,29 @@ impl Kind for Lease {
 
     fn validate_update(&self, old: &Self) -> Vec<FieldError> {
         validation::validate_lease_update(self, old)
+    }
+}
+
+impl Kind for PriorityClass {
+    const REGISTRY: &'static str = "priorityclasses";
+    const NAMESPACED: bool = false;
+
+    /// `SetDefaults_PriorityClass`.
+    fn default_on_create(&mut self) {
+        self.preemption_policy
+            .get_or_insert_with(|| "PreemptLowerPriority".to_string());
+    }
+
+    /// Defaulting runs on every decode, updates included.
+    fn prepare_for_update(&mut self, _old: &Self) {
+        self.default_on_create();
+    }
+
+    fn validate_create(&self) -> Vec<FieldError> {
+        validation::validate_priority_class(self)
+    }
+
+    fn validate_update(&self, old: &Self) -> Vec<FieldError> {
+        validation::validate_priority_class_update(self, old)
     }
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use k8s_openapi::api::core::v1::{Binding, Namespace, Pod, PodCondition};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use k8s_openapi::jiff::Timestamp;
 
@@ -166,6 +167,13 @@ impl ApiServer {
         &self.inner.trace
     }
 
+    /// Creates what a new cluster has from its first start (namespaces, system
+    /// PriorityClasses), if missing.
+    pub async fn bootstrap(&self) -> Result<(), ApiError> {
+        self.ensure_initial_namespaces().await?;
+        self.ensure_system_priority_classes().await
+    }
+
     /// Creates the namespaces a new cluster has, if they are missing.
     pub async fn ensure_initial_namespaces(&self) -> Result<(), ApiError> {
         let caller = Caller::new(Actor::ApiServer);
@@ -293,6 +301,7 @@ impl ApiServer {
         self.request::<K>(caller, "POST", &key);
 
         obj.default_on_create();
+        self.admit(&mut obj, &name, true)?;
         let errs = obj.validate_create();
         if !errs.is_empty() {
             return Err(ApiError::invalid(K::KIND, K::GROUP, &name, &errs));
@@ -559,6 +568,42 @@ impl ApiServer {
         }
     }
 
+    /// Admission that reads other objects (the Priority plugin): pods get their priority from
+    /// the stored PriorityClasses on create; a PriorityClass may not become a second default.
+    fn admit<K: Kind>(&self, obj: &mut K, name: &str, is_create: bool) -> Result<(), ApiError> {
+        let obj: &mut dyn std::any::Any = obj;
+        let refusal = if let Some(pod) = obj.downcast_mut::<Pod>() {
+            if !is_create {
+                return Ok(());
+            }
+            let classes = self
+                .list::<PriorityClass>(None, &ListParams::default())?
+                .items;
+            super::admission::admit_pod(pod, &classes)
+        } else if let Some(class) = obj.downcast_mut::<PriorityClass>() {
+            let classes = self
+                .list::<PriorityClass>(None, &ListParams::default())?
+                .items;
+            super::admission::admit_priority_class(class, &classes, is_create)
+        } else {
+            return Ok(());
+        };
+        refusal.map_err(|why| ApiError::forbidden(K::URL_PATH_SEGMENT, K::GROUP, name, &why))
+    }
+
+    /// Creates the PriorityClasses every cluster has, if they are missing.
+    pub async fn ensure_system_priority_classes(&self) -> Result<(), ApiError> {
+        let caller = Caller::new(Actor::ApiServer);
+        for class in super::admission::system_priority_classes() {
+            match self.create(None, class, &caller).await {
+                Ok(_) => {}
+                Err(e) if e.reason == super::error::Reason::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// Applies the kind's update strategy and the metadata rules every kind shares.
     fn prepare_update<K: Kind>(
         &self,
@@ -600,6 +645,7 @@ impl ApiServer {
         let errs = match part {
             Part::Main => {
                 new.prepare_for_update(old);
+                self.admit(new, &name, false)?;
                 new.validate_update(old)
             }
             Part::Status => {

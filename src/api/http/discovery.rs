@@ -86,6 +86,17 @@ pub const RESOURCES: &[ServedResource] = &[
         categories: &[],
         subresources: &[],
     },
+    ServedResource {
+        group: "scheduling.k8s.io",
+        version: "v1",
+        plural: "priorityclasses",
+        singular: "priorityclass",
+        kind: "PriorityClass",
+        namespaced: false,
+        short_names: &["pc"],
+        categories: &[],
+        subresources: &[],
+    },
 ];
 
 pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static ServedResource> {

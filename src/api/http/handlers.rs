@@ -13,6 +13,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Binding, Event, Namespace, Node, Pod};
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::DeleteOptions;
 use k8s_openapi::jiff::Timestamp;
 use serde_json::json;
@@ -119,6 +120,7 @@ async fn resource(
         ("", "namespaces") => handle::<Namespace>(&st, req).await,
         ("", "events") => handle::<Event>(&st, req).await,
         ("coordination.k8s.io", "leases") => handle::<Lease>(&st, req).await,
+        ("scheduling.k8s.io", "priorityclasses") => handle::<PriorityClass>(&st, req).await,
         _ => Err(ApiError::no_such_path()),
     };
     result.unwrap_or_else(|e| response::error(&e))

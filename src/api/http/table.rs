@@ -25,6 +25,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{
     Container, ContainerStatus, Event, Namespace, Node, Pod, PodCondition,
 };
+use k8s_openapi::api::scheduling::v1::PriorityClass;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use k8s_openapi::{Metadata, Resource};
@@ -158,6 +159,7 @@ fn columns(kind: &str) -> &'static [ColumnDefinition] {
         "Namespace" => NAMESPACE_COLUMNS,
         "Event" => EVENT_COLUMNS,
         "Lease" => LEASE_COLUMNS,
+        "PriorityClass" => PRIORITY_CLASS_COLUMNS,
         _ => DEFAULT_COLUMNS,
     }
 }
@@ -527,6 +529,32 @@ const LEASE_COLUMNS: &[ColumnDefinition] = &[
         0,
     ),
     AGE,
+];
+
+const PRIORITY_CLASS_COLUMNS: &[ColumnDefinition] = &[
+    NAME,
+    column(
+        "Value",
+        "integer",
+        "",
+        "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.",
+        0,
+    ),
+    column(
+        "Global-Default",
+        "boolean",
+        "",
+        "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.",
+        0,
+    ),
+    AGE,
+    column(
+        "PreemptionPolicy",
+        "string",
+        "",
+        "preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.",
+        0,
+    ),
 ];
 
 /// `rest.defaultTableConvertor`, for kinds without a printer.
@@ -986,6 +1014,19 @@ impl Printable for Lease {
             name_cell(&self.metadata),
             Value::String(holder),
             age(&self.metadata, now),
+        ]
+    }
+}
+
+/// `printPriorityClass`.
+impl Printable for PriorityClass {
+    fn cells(&self, now: Timestamp) -> Vec<Value> {
+        vec![
+            name_cell(&self.metadata),
+            Value::from(self.value),
+            Value::Bool(self.global_default.unwrap_or(false)),
+            age(&self.metadata, now),
+            Value::String(self.preemption_policy.clone().unwrap_or_default()),
         ]
     }
 }

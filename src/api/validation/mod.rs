@@ -19,6 +19,7 @@ pub mod namespace;
 pub mod node;
 pub mod pod;
 pub mod pod_update;
+pub mod priority_class;
 pub mod scheduling;
 
 pub use event::validate_event;
@@ -31,6 +32,7 @@ pub use namespace::{
 pub use node::{validate_node, validate_node_update};
 pub use pod::{first_quantity_error, validate_pod_create};
 pub use pod_update::{validate_pod_status_update, validate_pod_update};
+pub use priority_class::{validate_priority_class, validate_priority_class_update};
 
 /// The text of an optional string field (`""` when absent), as Go sees a string field.
 pub(crate) fn opt_str(value: &Option<String>) -> &str {
