@@ -1,0 +1,4 @@
+//! Kubelets: one per virtual node. Each registers its Node, list-watches the pods bound to it and
+//! runs them through a container [`runtime`], writing their status back through the API.
+
+pub mod runtime;
