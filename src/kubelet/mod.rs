@@ -2,3 +2,6 @@
 //! runs them through a container [`runtime`], writing their status back through the API.
 
 pub mod runtime;
+pub mod actions;
+pub mod backoff;
+pub mod status;
