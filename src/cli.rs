@@ -44,6 +44,37 @@ pub struct CommonArgs {
     /// Require `Authorization: Bearer TOKEN` on every HTTP request (written into the kubeconfig).
     #[arg(long, global = true, env = "KUBOX_TOKEN", value_name = "TOKEN")]
     pub token: Option<String>,
+
+    /// How many virtual nodes (node-1 … node-N, spread over three zones), each with a kubelet.
+    #[arg(
+        long,
+        global = true,
+        default_value_t = 3,
+        value_name = "N",
+        conflicts_with = "cluster"
+    )]
+    pub nodes: usize,
+
+    /// The nodes from a file of Node manifests (name, labels, taints, status.capacity).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cluster: Option<PathBuf>,
+
+    /// Which container runtime the kubelets drive: Docker, the simulated runtime, or Docker when
+    /// the daemon answers and the simulation otherwise.
+    #[arg(long, global = true, value_enum, default_value_t = RuntimeChoice::Auto)]
+    pub runtime: RuntimeChoice,
+
+    /// Let pods run privileged containers, use host networking or mount host paths. Off by
+    /// default: such a pod could take over this machine.
+    #[arg(long, global = true)]
+    pub allow_privileged: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimeChoice {
+    Auto,
+    Docker,
+    Sim,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,7 +9,14 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use k8s_openapi::api::core::v1::Node;
+
 use crate::api::{ApiServer, http};
+pub use crate::cli::RuntimeChoice;
+use crate::kubelet::node::NodeConfig;
+use crate::kubelet::run::{Kubelet, KubeletConfig};
+use crate::kubelet::runtime::Runtime;
+use crate::kubelet::runtime::sim::SimRuntime;
 use crate::scheduler::Scheduler;
 use crate::store::{OpenError, Store};
 use crate::trace::TraceBus;
@@ -24,7 +31,66 @@ pub struct Config {
     pub listen: Option<SocketAddr>,
     /// Bearer token required on HTTP requests.
     pub token: Option<String>,
+    /// The virtual nodes, one kubelet each.
+    pub nodes: Vec<NodeConfig>,
+    pub runtime: RuntimeChoice,
+    /// Privileged containers, host networking and hostPath volumes allowed.
+    pub allow_privileged: bool,
 }
+
+impl Config {
+    /// A cluster in `data_dir` with `nodes` default nodes on the simulated runtime and no HTTP
+    /// listener (what in-process tests use).
+    pub fn simulated(data_dir: &Path, nodes: usize) -> Self {
+        Config {
+            data_dir: data_dir.to_path_buf(),
+            listen: None,
+            token: None,
+            nodes: (1..=nodes).map(NodeConfig::default_node).collect(),
+            runtime: RuntimeChoice::Sim,
+            allow_privileged: false,
+        }
+    }
+}
+
+/// The nodes of a `--cluster FILE`: its Node manifests, in order.
+pub fn nodes_from_file(path: &Path) -> Result<Vec<NodeConfig>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let manifests =
+        crate::api::yaml::parse_manifests(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut nodes = Vec::new();
+    for (i, m) in manifests.iter().enumerate() {
+        let node: Node =
+            crate::api::yaml::decode(m).map_err(|e| format!("{}: {e}", path.display()))?;
+        nodes.push(NodeConfig::from_manifest(&node, i + 1));
+    }
+    if nodes.is_empty() {
+        return Err(format!("{}: no Node manifests in the file", path.display()));
+    }
+    Ok(nodes)
+}
+
+/// The runtime `choice` asks for. `auto` takes Docker when the daemon answers and otherwise the
+/// simulation, saying why in the returned note.
+async fn pick_runtime(choice: RuntimeChoice) -> Result<(Arc<dyn Runtime>, String), StartError> {
+    match choice {
+        RuntimeChoice::Sim => Ok((
+            Arc::new(SimRuntime::new(SIM_START_LATENCY)),
+            "runtime: simulated (--runtime sim)".to_string(),
+        )),
+        RuntimeChoice::Docker | RuntimeChoice::Auto => match connect_docker().await {
+            Ok((runtime, version)) => Ok((runtime, format!("runtime: Docker {version}"))),
+            Err(why) if choice == RuntimeChoice::Auto => Ok((
+                Arc::new(SimRuntime::new(SIM_START_LATENCY)),
+                format!("runtime: simulated, because Docker is not available ({why})"),
+            )),
+            Err(why) => Err(StartError::Runtime(why)),
+        },
+    }
+}
+
+/// How long a simulated container takes to start.
+const SIM_START_LATENCY: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The kubeconfig kubox writes into its data dir.
 pub const KUBECONFIG_FILE: &str = "kubeconfig";
@@ -33,6 +99,9 @@ pub struct Cluster {
     pub api: ApiServer,
     pub trace: TraceBus,
     pub scheduler: Arc<Scheduler>,
+    pub kubelets: Vec<Arc<Kubelet>>,
+    /// Which runtime the kubelets drive, and why (`runtime: simulated, because …`).
+    pub runtime_note: String,
     /// The address the HTTP API is bound to.
     pub http_address: Option<SocketAddr>,
     data_dir: PathBuf,
@@ -50,6 +119,8 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
+    #[error("--runtime docker: {0}")]
+    Runtime(String),
     #[error("cannot set up the cluster's namespaces: {0}")]
     Bootstrap(crate::api::ApiError),
     #[error("cannot listen on {addr} (--listen): {source}")]
@@ -81,6 +152,18 @@ impl Cluster {
         tasks.spawn(crate::admin::serve(socket, store, stop.clone()));
         let scheduler = Scheduler::new(&api);
         tasks.spawn(scheduler.clone().run(stop.clone()));
+        let (runtime, runtime_note) = pick_runtime(config.runtime).await?;
+        let mut kubelets = Vec::new();
+        for node in &config.nodes {
+            let mut kc = KubeletConfig::new(
+                node.clone(),
+                config.data_dir.join("kubelet").join(&node.name),
+            );
+            kc.allow_privileged = config.allow_privileged;
+            let kubelet = Kubelet::new(&api, runtime.clone(), kc);
+            tasks.spawn(kubelet.clone().run(stop.clone()));
+            kubelets.push(kubelet);
+        }
         let http_address = match config.listen {
             Some(addr) => {
                 let listener = tokio::net::TcpListener::bind(addr)
@@ -109,6 +192,8 @@ impl Cluster {
             api,
             trace,
             scheduler,
+            kubelets,
+            runtime_note,
             http_address,
             data_dir: config.data_dir.clone(),
             stop,
@@ -175,4 +260,9 @@ pub async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term.recv() => {}
     }
+}
+
+/// Connects to the Docker daemon; the error says why it is not available.
+async fn connect_docker() -> Result<(Arc<dyn Runtime>, String), String> {
+    Err("the Docker runtime is not built into this kubox yet".to_string())
 }

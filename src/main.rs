@@ -82,10 +82,19 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
             common.listen
         ));
     }
+    let nodes = match &common.cluster {
+        Some(file) => kubox::cluster::nodes_from_file(file)?,
+        None => (1..=common.nodes)
+            .map(kubox::kubelet::node::NodeConfig::default_node)
+            .collect(),
+    };
     let config = Config {
         data_dir: common.data_dir(),
         listen: Some(common.listen),
         token: common.token.clone(),
+        nodes,
+        runtime: common.runtime,
+        allow_privileged: common.allow_privileged,
     };
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
     let store = cluster.api.store();
@@ -98,8 +107,10 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
         revision = store.revision().unwrap_or(0),
         api = %address,
         took_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "kubox is up: store and API server running; Ctrl-C or SIGTERM stops it"
+        nodes = cluster.kubelets.len(),
+        "kubox is up: store, API server, scheduler and kubelets running; Ctrl-C or SIGTERM stops it"
     );
+    tracing::info!("{}", cluster.runtime_note);
     tracing::info!(
         "kubectl --kubeconfig {} get pods",
         cluster

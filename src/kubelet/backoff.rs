@@ -96,13 +96,33 @@ impl Backoff {
     }
 }
 
-/// Go's `time.Duration.String()` for whole seconds and minutes: `10s`, `2m40s`, `5m0s`.
+/// Go's `time.Duration.String()` at millisecond precision: `200ms`, `10s`, `1.5s`, `2m40s`,
+/// `5m0s`.
 pub fn go_duration(d: Duration) -> String {
-    let secs = d.as_secs();
-    if secs < 60 {
-        format!("{secs}s")
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let secs = |ms: u128| {
+        let whole = ms / 1000;
+        let frac = ms % 1000;
+        if frac == 0 {
+            format!("{whole}s")
+        } else {
+            format!("{whole}.{}s", format!("{frac:03}").trim_end_matches('0'))
+        }
+    };
+    if ms < 60_000 {
+        secs(ms)
+    } else if ms < 3_600_000 {
+        format!("{}m{}", ms / 60_000, secs(ms % 60_000))
     } else {
-        format!("{}m{}s", secs / 60, secs % 60)
+        format!(
+            "{}h{}m{}",
+            ms / 3_600_000,
+            (ms % 3_600_000) / 60_000,
+            secs(ms % 60_000)
+        )
     }
 }
 
@@ -127,6 +147,9 @@ mod tests {
         }
         assert_eq!(waits, [0, 10, 20, 40, 80, 160, 300, 300]);
         assert_eq!(go_duration(b.get("pod/app")), "5m0s");
+        assert_eq!(go_duration(Duration::from_millis(200)), "200ms");
+        assert_eq!(go_duration(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::from_secs(160)), "2m40s");
         tokio::time::sleep(Duration::from_secs(601)).await;
         let failed = Instant::now();
         assert!(!b.in_backoff_since("pod/app", failed));

@@ -1,7 +1,10 @@
 //! Kubelets: one per virtual node. Each registers its Node, list-watches the pods bound to it and
 //! runs them through a container [`runtime`], writing their status back through the API.
 
-pub mod runtime;
-pub mod actions;
 pub mod backoff;
+pub mod node;
+pub mod pod_actions;
+pub mod run;
+pub mod runtime;
 pub mod status;
+pub mod sync;

@@ -8,11 +8,12 @@ use std::collections::HashMap;
 
 use k8s_openapi::api::core::v1::{
     ContainerState, ContainerStateRunning, ContainerStateTerminated, ContainerStateWaiting,
-    ContainerStatus as ApiContainerStatus, HostIP, Pod, PodCondition, PodIP, PodStatus as ApiStatus,
+    ContainerStatus as ApiContainerStatus, HostIP, Pod, PodCondition, PodIP,
+    PodStatus as ApiStatus,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::actions::{restart_policy, should_restart};
+use super::pod_actions::{restart_policy, should_restart};
 use super::runtime::{ContainerStatus, PodStatus, State};
 
 /// The conditions the kubelet owns; the rest (PodScheduled, DisruptionTarget) are kept.
@@ -140,7 +141,11 @@ pub fn phase(pod: &Pod, statuses: &[ApiContainerStatus]) -> &'static str {
                 succeeded += 1;
             }
         } else if state.waiting.is_some() {
-            if st.last_state.as_ref().is_some_and(|l| l.terminated.is_some()) {
+            if st
+                .last_state
+                .as_ref()
+                .is_some_and(|l| l.terminated.is_some())
+            {
                 stopped += 1;
             } else {
                 waiting += 1;
@@ -201,7 +206,10 @@ pub fn generate(input: &StatusInput<'_>) -> ApiStatus {
                 type_,
                 false,
                 Some("ContainersNotReady"),
-                Some(format!("containers with unready status: [{}]", unready.join(" "))),
+                Some(format!(
+                    "containers with unready status: [{}]",
+                    unready.join(" ")
+                )),
             )
         }
     };
@@ -296,7 +304,11 @@ mod tests {
         }
     }
 
-    fn status_of(pod: &Pod, runtime: &PodStatus, failures: &HashMap<String, (String, String)>) -> ApiStatus {
+    fn status_of(
+        pod: &Pod,
+        runtime: &PodStatus,
+        failures: &HashMap<String, (String, String)>,
+    ) -> ApiStatus {
         generate(&StatusInput {
             pod,
             runtime,
@@ -314,7 +326,11 @@ mod tests {
     #[test]
     fn running_pod_status() {
         let p = pod("Always");
-        let s = json_of(&status_of(&p, &rt(vec![app(0, State::Running, None)]), &HashMap::new()));
+        let s = json_of(&status_of(
+            &p,
+            &rt(vec![app(0, State::Running, None)]),
+            &HashMap::new(),
+        ));
         assert_eq!(s["phase"], "Running");
         assert_eq!(s["podIP"], "10.88.0.5");
         assert_eq!(s["containerStatuses"][0]["containerID"], "docker://id0");
@@ -323,7 +339,13 @@ mod tests {
             .as_array()
             .unwrap()
             .iter()
-            .map(|c| format!("{}={}", c["type"].as_str().unwrap(), c["status"].as_str().unwrap()))
+            .map(|c| {
+                format!(
+                    "{}={}",
+                    c["type"].as_str().unwrap(),
+                    c["status"].as_str().unwrap()
+                )
+            })
             .collect();
         assert_eq!(
             types,
@@ -342,7 +364,10 @@ mod tests {
         let p = pod("Always");
         let s = json_of(&status_of(&p, &rt(vec![]), &HashMap::new()));
         assert_eq!(s["phase"], "Pending");
-        assert_eq!(s["containerStatuses"][0]["state"]["waiting"]["reason"], "ContainerCreating");
+        assert_eq!(
+            s["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "ContainerCreating"
+        );
         assert_eq!(
             s["conditions"][2]["message"],
             "containers with unready status: [app]"
@@ -355,18 +380,33 @@ mod tests {
                 "back-off 10s restarting failed container=app pod=web_default(u1)".to_string(),
             ),
         )]);
-        let s = json_of(&status_of(&p, &rt(vec![app(0, State::Exited, Some(1))]), &failures));
+        let s = json_of(&status_of(
+            &p,
+            &rt(vec![app(0, State::Exited, Some(1))]),
+            &failures,
+        ));
         let c = &s["containerStatuses"][0];
         assert_eq!(c["state"]["waiting"]["reason"], "CrashLoopBackOff");
         assert_eq!(c["lastState"]["terminated"]["reason"], "Error");
         assert_eq!(s["phase"], "Running");
 
         let never = pod("Never");
-        let s = json_of(&status_of(&never, &rt(vec![app(0, State::Exited, Some(0))]), &HashMap::new()));
+        let s = json_of(&status_of(
+            &never,
+            &rt(vec![app(0, State::Exited, Some(0))]),
+            &HashMap::new(),
+        ));
         assert_eq!(s["phase"], "Succeeded");
         assert_eq!(s["conditions"][2]["reason"], "PodCompleted");
-        let s = json_of(&status_of(&never, &rt(vec![app(0, State::Exited, Some(2))]), &HashMap::new()));
+        let s = json_of(&status_of(
+            &never,
+            &rt(vec![app(0, State::Exited, Some(2))]),
+            &HashMap::new(),
+        ));
         assert_eq!(s["phase"], "Failed");
-        assert_eq!(s["containerStatuses"][0]["state"]["terminated"]["exitCode"], 2);
+        assert_eq!(
+            s["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            2
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! [`router`] so tests drive it with `oneshot`. Every handler calls [`crate::api::ApiServer`];
 //! nothing here knows about the store.
 
-mod discovery;
+pub mod discovery;
 mod handlers;
 mod request;
 mod response;

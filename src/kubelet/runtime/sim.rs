@@ -19,8 +19,7 @@ use tokio::sync::broadcast;
 
 use super::{
     ContainerConfig, ContainerStatus, Image, LogOptions, PodRef, PodStatus, PullProgress, Runtime,
-    RuntimeError, RuntimeEvent, RuntimeResult, RuntimeVersion, SandboxConfig, SandboxStatus,
-    State,
+    RuntimeError, RuntimeEvent, RuntimeResult, RuntimeVersion, SandboxConfig, SandboxStatus, State,
 };
 
 /// The annotation prefix that scripts a simulated container's exit.
@@ -137,7 +136,11 @@ impl SimRuntime {
     fn status_of(&self, node: &str, filter: impl Fn(&PodRef) -> bool) -> Vec<PodStatus> {
         let w = self.world();
         let mut by_pod: BTreeMap<String, PodStatus> = BTreeMap::new();
-        for c in w.containers.values().filter(|c| c.node == node && filter(&c.pod)) {
+        for c in w
+            .containers
+            .values()
+            .filter(|c| c.node == node && filter(&c.pod))
+        {
             let entry = by_pod
                 .entry(c.pod.uid.clone())
                 .or_insert_with(|| PodStatus::empty(c.pod.clone()));
@@ -284,7 +287,10 @@ impl Runtime for SimRuntime {
         let image = config.container.image.clone().unwrap_or_default();
         let exit = config
             .pod_annotations
-            .get(&format!("{EXIT_ANNOTATION_PREFIX}{}", config.container.name))
+            .get(&format!(
+                "{EXIT_ANNOTATION_PREFIX}{}",
+                config.container.name
+            ))
             .and_then(|t| parse_exit(t));
         w.containers.insert(
             id.clone(),

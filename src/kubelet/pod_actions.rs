@@ -205,14 +205,20 @@ mod tests {
         // All running with the same spec: nothing to do.
         let running = runtime(
             Some(true),
-            &[("app", State::Running, None, h), ("side", State::Running, None, hs)],
+            &[
+                ("app", State::Running, None, h),
+                ("side", State::Running, None, hs),
+            ],
         );
         assert!(compute_pod_actions(&p, &running).is_empty());
 
         // One exited: restart it under Always, also on success.
         let exited = runtime(
             Some(true),
-            &[("app", State::Exited, Some(0), h), ("side", State::Running, None, hs)],
+            &[
+                ("app", State::Exited, Some(0), h),
+                ("side", State::Running, None, hs),
+            ],
         );
         assert_eq!(compute_pod_actions(&p, &exited).start, ["app"]);
         let on_failure = pod("OnFailure", &["app", "side"]);
@@ -221,10 +227,16 @@ mod tests {
         // A changed image: stop and start again.
         let changed = runtime(
             Some(true),
-            &[("app", State::Running, None, h ^ 1), ("side", State::Running, None, hs)],
+            &[
+                ("app", State::Running, None, h ^ 1),
+                ("side", State::Running, None, hs),
+            ],
         );
         let a = compute_pod_actions(&p, &changed);
-        assert_eq!(a.kill, [("c0".to_string(), "app".to_string(), KillReason::SpecChanged)]);
+        assert_eq!(
+            a.kill,
+            [("c0".to_string(), "app".to_string(), KillReason::SpecChanged)]
+        );
         assert_eq!(a.start, ["app"]);
 
         // The sandbox died: a new one (attempt 1) and everything restarted.

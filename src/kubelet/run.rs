@@ -1,0 +1,434 @@
+//! The kubelet as a running component: an API client like the real one. It registers its Node,
+//! renews its Lease, list-watches the pods bound to it (`spec.nodeName=<node>`) and gives each pod
+//! a worker task (the kubelet's pod workers) that syncs it whenever the pod changes, the runtime
+//! reports an event for it (PLEG), a back-off expires, or the periodic resync comes round.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
+use tokio::sync::{Notify, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::backoff::{Backoff, BackoffConfig};
+use super::node::{self, LEASE_NAMESPACE, NodeConfig};
+use super::runtime::{PodRef, Runtime, RuntimeVersion};
+use crate::api::events::object_reference;
+use crate::api::runtime::{Event, watcher};
+use crate::api::server::now;
+use crate::api::{Api, ApiServer, Caller, EventRecorder, EventType, ListParams};
+use crate::trace::{Actor, StepDraft, TraceBus};
+
+#[derive(Debug, Clone)]
+pub struct KubeletConfig {
+    pub node: NodeConfig,
+    /// Privileged containers, host networking and hostPath volumes are refused unless set.
+    pub allow_privileged: bool,
+    pub restart_backoff: BackoffConfig,
+    pub image_backoff: BackoffConfig,
+    /// How often the Lease is renewed and the Node status re-checked.
+    pub heartbeat: Duration,
+    /// Each pod is synced at least this often.
+    pub resync: Duration,
+    /// Where pods' emptyDir volumes live (`<dir>/pods/<uid>/volumes/<name>`).
+    pub root_dir: PathBuf,
+}
+
+impl KubeletConfig {
+    pub fn new(node: NodeConfig, root_dir: PathBuf) -> Self {
+        KubeletConfig {
+            node,
+            allow_privileged: false,
+            restart_backoff: BackoffConfig::default(),
+            image_backoff: BackoffConfig::default(),
+            heartbeat: Duration::from_secs(10),
+            resync: Duration::from_secs(10),
+            root_dir,
+        }
+    }
+}
+
+/// What the kubelet remembers between syncs.
+#[derive(Default)]
+pub(crate) struct Memory {
+    pub restart_backoff: Backoff,
+    pub image_backoff: Backoff,
+    /// The last start failure per pod uid and container: `(reason, message)` (reasonCache).
+    pub failures: HashMap<String, HashMap<String, (String, String)>>,
+    /// When each exited container was first seen exited (the back-off's event time).
+    pub exits_seen: HashMap<String, Instant>,
+    /// When each `uid/image` pull last failed (the pull back-off's event time).
+    pub pull_failures: HashMap<String, Instant>,
+}
+
+struct Worker {
+    pod: watch::Sender<Option<Arc<Pod>>>,
+    poke: Arc<Notify>,
+}
+
+pub struct Kubelet {
+    pub(crate) config: KubeletConfig,
+    pub(crate) api: ApiServer,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) runtime_version: Mutex<Option<RuntimeVersion>>,
+    pub(crate) events: EventRecorder,
+    pub(crate) trace: TraceBus,
+    pub(crate) memory: Mutex<Memory>,
+    workers: Mutex<HashMap<String, Worker>>,
+}
+
+pub(crate) fn pod_ref(pod: &Pod) -> PodRef {
+    PodRef {
+        namespace: pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+    }
+}
+
+impl Kubelet {
+    pub fn new(api: &ApiServer, runtime: Arc<dyn Runtime>, config: KubeletConfig) -> Arc<Self> {
+        let actor = Actor::Kubelet(config.node.name.clone());
+        let memory = Memory {
+            restart_backoff: Backoff::new(config.restart_backoff),
+            image_backoff: Backoff::new(config.image_backoff),
+            ..Memory::default()
+        };
+        Arc::new(Kubelet {
+            events: EventRecorder::new(api, "kubelet", Some(&config.node.name), actor),
+            config,
+            api: api.clone(),
+            runtime,
+            runtime_version: Mutex::new(None),
+            trace: api.trace().clone(),
+            memory: Mutex::new(memory),
+            workers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn node_name(&self) -> &str {
+        &self.config.node.name
+    }
+
+    pub(crate) fn actor(&self) -> Actor {
+        Actor::Kubelet(self.config.node.name.clone())
+    }
+
+    pub(crate) fn caller(&self) -> Caller {
+        Caller::new(self.actor())
+    }
+
+    pub(crate) fn memory(&self) -> std::sync::MutexGuard<'_, Memory> {
+        self.memory.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn workers(&self) -> std::sync::MutexGuard<'_, HashMap<String, Worker>> {
+        self.workers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The runtime's version, asked once it answers (`None` while it is down).
+    pub(crate) fn runtime_version(&self) -> Option<RuntimeVersion> {
+        self.runtime_version
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// `docker` or `kubox-sim`: the scheme of container IDs.
+    pub(crate) fn runtime_name(&self) -> String {
+        self.runtime_version()
+            .map_or_else(|| "docker".to_string(), |v| v.name)
+    }
+
+    /// Runs until `stop` is cancelled. Containers keep running when the kubelet stops; a new
+    /// kubelet for the same node adopts them.
+    pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        self.refresh_runtime_version().await;
+        if let Err(e) = self.sync_node().await {
+            tracing::warn!(node = %self.node_name(), error = %e, "could not register the node");
+        }
+        self.record_node_event("Starting", "Starting kubelet.")
+            .await;
+        let tasks = [
+            tokio::spawn(self.clone().heartbeat(stop.clone())),
+            tokio::spawn(self.clone().runtime_events()),
+        ];
+        self.clone().watch_pods(stop.clone()).await;
+        for t in tasks {
+            t.abort();
+        }
+        self.workers().clear();
+    }
+
+    async fn refresh_runtime_version(&self) {
+        let version = self.runtime.version().await.ok();
+        *self
+            .runtime_version
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = version;
+    }
+
+    async fn record_node_event(&self, reason: &str, message: &str) {
+        let mut reference = k8s_openapi::api::core::v1::ObjectReference {
+            kind: Some("Node".into()),
+            name: Some(self.node_name().to_string()),
+            uid: Some(self.node_name().to_string()),
+            ..Default::default()
+        };
+        reference.namespace = None;
+        let _ = self
+            .events
+            .record(&reference, EventType::Normal, reason, message)
+            .await;
+    }
+
+    /// Registers the Node, or brings its status up to date (written only when it changed,
+    /// heartbeat times aside).
+    async fn sync_node(&self) -> Result<(), crate::api::ApiError> {
+        let images = self.runtime.list_images().await.unwrap_or_default();
+        let version = self.runtime_version();
+        let fresh = node::node_object(&self.config.node, version.as_ref(), &images, &now());
+        let nodes: Api<Node> = Api::all(&self.api, self.actor());
+        match nodes.get_opt(self.node_name())? {
+            None => {
+                nodes.create(fresh).await?;
+                self.record_node_event(
+                    "NodeReady",
+                    &format!("Node {} status is now: NodeReady", self.node_name()),
+                )
+                .await;
+            }
+            Some(current) => {
+                let mut status = fresh.status.unwrap_or_default();
+                node::keep_transition_times(&mut status, current.status.as_ref());
+                let strip = |s: &k8s_openapi::api::core::v1::NodeStatus| {
+                    let mut s = s.clone();
+                    for c in s.conditions.iter_mut().flatten() {
+                        c.last_heartbeat_time = None;
+                    }
+                    s
+                };
+                if current.status.as_ref().map(strip) != Some(strip(&status)) {
+                    let mut next = current.clone();
+                    next.status = Some(status);
+                    nodes.replace_status(self.node_name(), next).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn renew_lease(&self) -> Result<(), crate::api::ApiError> {
+        let leases: Api<Lease> = Api::namespaced(&self.api, LEASE_NAMESPACE, self.actor());
+        let fresh = node::lease(self.node_name(), MicroTime(now().0));
+        match leases.get_opt(self.node_name())? {
+            None => {
+                leases.create(fresh).await?;
+            }
+            Some(mut current) => {
+                current.spec = fresh.spec;
+                leases.replace(self.node_name(), current).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn heartbeat(self: Arc<Self>, stop: CancellationToken) {
+        loop {
+            if let Err(e) = self.renew_lease().await {
+                tracing::debug!(node = %self.node_name(), error = %e, "lease renewal failed");
+            }
+            self.refresh_runtime_version().await;
+            if let Err(e) = self.sync_node().await {
+                tracing::debug!(node = %self.node_name(), error = %e, "node status update failed");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(self.config.heartbeat) => {}
+            }
+        }
+    }
+
+    /// PLEG: a runtime event for a pod wakes its worker.
+    async fn runtime_events(self: Arc<Self>) {
+        loop {
+            match self.runtime.events(self.node_name()).await {
+                Ok(mut events) => {
+                    while let Some(ev) = events.next().await {
+                        if let Some(w) = self.workers().get(&ev.pod_uid) {
+                            w.poke.notify_one();
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(node = %self.node_name(), error = %e, "runtime events unavailable");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+
+    async fn watch_pods(self: Arc<Self>, stop: CancellationToken) {
+        let api: Api<Pod> = Api::all(&self.api, self.actor());
+        let params = ListParams::default().fields(&format!("spec.nodeName={}", self.node_name()));
+        let mut stream = Box::pin(watcher(api, params));
+        let mut listed: HashSet<String> = HashSet::new();
+        loop {
+            let ev = tokio::select! {
+                _ = stop.cancelled() => return,
+                ev = stream.next() => ev,
+            };
+            let Some(Ok(ev)) = ev else {
+                if ev.is_none() {
+                    return;
+                }
+                continue;
+            };
+            match ev {
+                Event::Init => listed.clear(),
+                Event::InitApply(pod) => {
+                    listed.insert(pod.metadata.uid.clone().unwrap_or_default());
+                    self.dispatch(pod, &stop);
+                }
+                Event::Apply(pod) => self.dispatch(pod, &stop),
+                Event::InitDone => {
+                    self.remove_orphans(&listed).await;
+                    let gone: Vec<String> = self
+                        .workers()
+                        .keys()
+                        .filter(|uid| !listed.contains(*uid))
+                        .cloned()
+                        .collect();
+                    for uid in gone {
+                        if let Some(w) = self.workers().get(&uid) {
+                            let _ = w.pod.send(None);
+                        }
+                    }
+                }
+                Event::Delete(pod) => {
+                    let uid = pod.metadata.uid.clone().unwrap_or_default();
+                    if let Some(w) = self.workers().get(&uid) {
+                        let _ = w.pod.send(None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Containers of pods the API no longer has (deleted while kubox was down) are removed.
+    async fn remove_orphans(&self, listed: &HashSet<String>) {
+        let Ok(pods) = self.runtime.list_pods(self.node_name()).await else {
+            return;
+        };
+        for pod in pods.into_iter().filter(|p| !listed.contains(&p.pod.uid)) {
+            if self.workers().contains_key(&pod.pod.uid) {
+                continue;
+            }
+            tracing::info!(node = %self.node_name(), pod = %pod.pod.name, "removing the containers of a pod that no longer exists");
+            self.teardown(&pod, Duration::ZERO).await;
+        }
+    }
+
+    fn dispatch(self: &Arc<Self>, pod: Pod, stop: &CancellationToken) {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let pod = Arc::new(pod);
+        let mut workers = self.workers();
+        if let Some(w) = workers.get(&uid) {
+            let _ = w.pod.send(Some(pod));
+            return;
+        }
+        let key = format!(
+            "/registry/pods/{}/{}",
+            pod.metadata.namespace.as_deref().unwrap_or("default"),
+            pod.metadata.name.as_deref().unwrap_or_default()
+        );
+        self.trace
+            .record(|| StepDraft::new(Actor::Store, self.actor(), &key, "watch: pod bound"));
+        let (tx, rx) = watch::channel(Some(pod));
+        let poke = Arc::new(Notify::new());
+        workers.insert(
+            uid.clone(),
+            Worker {
+                pod: tx,
+                poke: poke.clone(),
+            },
+        );
+        drop(workers);
+        tokio::spawn(self.clone().pod_worker(uid, rx, poke, stop.clone()));
+    }
+
+    async fn pod_worker(
+        self: Arc<Self>,
+        uid: String,
+        mut rx: watch::Receiver<Option<Arc<Pod>>>,
+        poke: Arc<Notify>,
+        stop: CancellationToken,
+    ) {
+        let mut last: Option<Arc<Pod>> = None;
+        loop {
+            let current = rx.borrow_and_update().clone();
+            match current {
+                None => {
+                    // Gone from the API without our confirmation (a forced delete).
+                    if let Some(pod) = &last {
+                        self.terminate(pod, false).await;
+                    }
+                    break;
+                }
+                Some(pod) if pod.metadata.deletion_timestamp.is_some() => {
+                    self.terminate(&pod, true).await;
+                    break;
+                }
+                Some(pod) => {
+                    let wake = self.sync_pod(&pod).await;
+                    last = Some(pod);
+                    let wait = wake
+                        .map(|at| at.saturating_duration_since(Instant::now()))
+                        .unwrap_or(self.config.resync)
+                        .min(self.config.resync);
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        changed = rx.changed() => if changed.is_err() { return },
+                        _ = poke.notified() => {}
+                        _ = tokio::time::sleep(wait) => {}
+                    }
+                }
+            }
+        }
+        self.workers().remove(&uid);
+        let mut memory = self.memory();
+        memory.failures.remove(&uid);
+        memory
+            .pull_failures
+            .retain(|k, _| !k.starts_with(&format!("{uid}/")));
+        memory.restart_backoff.forget_prefix(&format!("{uid}/"));
+        memory.image_backoff.forget_prefix(&format!("{uid}/"));
+    }
+
+    /// Records an event about `pod` (and one of its containers when `container` is given).
+    pub(crate) async fn pod_event(
+        &self,
+        pod: &Pod,
+        container: Option<&str>,
+        type_: EventType,
+        reason: &str,
+        message: &str,
+    ) {
+        let mut reference = object_reference(pod);
+        if let Some(c) = container {
+            reference.field_path = Some(format!("spec.containers{{{c}}}"));
+        }
+        if let Err(e) = self.events.record(&reference, type_, reason, message).await {
+            tracing::debug!(error = %e, "could not record a kubelet event");
+        }
+    }
+}
