@@ -246,19 +246,30 @@ fn write_kubeconfig(dir: &Path, addr: SocketAddr, token: Option<&str>) -> Result
 }
 
 /// Resolves when the process gets SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops kubox");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    // Both handlers are installed now, before the caller says it is up: a signal arriving
+    // between the two would otherwise kill the process without a clean stop.
+    let int = signal(SignalKind::interrupt());
+    let term = signal(SignalKind::terminate());
+    async move {
+        match (int, term) {
+            (Ok(mut int), Ok(mut term)) => {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            (int, term) => {
+                let e = int
+                    .err()
+                    .or(term.err())
+                    .map(|e| e.to_string())
+                    .unwrap_or_default();
+                tracing::warn!(error = %e, "cannot listen for SIGINT/SIGTERM; kubox stops only when killed");
+                std::future::pending::<()>().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }
 

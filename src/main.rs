@@ -75,6 +75,7 @@ async fn run(cli: Cli) -> Result<(), String> {
 
 async fn serve(common: &CommonArgs) -> Result<(), String> {
     let started = std::time::Instant::now();
+    let signalled = shutdown_signal();
     if !common.listen.ip().is_loopback() && !common.allow_remote {
         return Err(format!(
             "--listen {} is not a loopback address: anyone who can reach it could run containers here. \
@@ -118,7 +119,7 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
             .join(kubox::cluster::KUBECONFIG_FILE)
             .display()
     );
-    shutdown_signal().await;
+    signalled.await;
     tracing::info!("stopping: finishing queued writes and closing the store");
     cluster.shutdown().await;
     tracing::info!("stopped cleanly");

@@ -42,21 +42,29 @@ pub fn serve_with(data: &Path, extra: &[&str]) -> Served {
     served
 }
 
-/// `kubox serve` on a free port.
+/// `kubox serve` on a free port, three nodes on the simulated runtime (the same on every
+/// machine, Docker or not).
 pub fn serve(data: &Path) -> Served {
-    serve_with(data, &["--listen", "127.0.0.1:0"])
+    serve_with(data, &["--listen", "127.0.0.1:0", "--runtime", "sim"])
 }
 
 impl Served {
     pub fn wait_for(&self, text: &str) -> String {
+        let mut seen = Vec::new();
         loop {
             let line = self
                 .lines
                 .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("kubox never logged {text:?}"));
+                .unwrap_or_else(|_| {
+                    panic!(
+                        "kubox never logged {text:?}; it logged:\n{}",
+                        seen.join("\n")
+                    )
+                });
             if line.contains(text) {
                 return line;
             }
+            seen.push(line);
         }
     }
 
