@@ -96,6 +96,8 @@ pub fn compute_pod_actions(pod: &Pod, status: &PodStatus) -> PodActions {
             })
             .map(|c| c.name.clone())
             .collect();
+        // A sandbox with nothing to run in it is not worth creating.
+        actions.create_sandbox = !actions.start.is_empty();
         return actions;
     }
     let mut keep = 0;
@@ -256,5 +258,95 @@ mod tests {
         // Once the sandbox is stopped there is nothing left to do, and no new sandbox.
         let stopped = runtime(Some(false), &[("app", State::Exited, Some(1), h)]);
         assert!(compute_pod_actions(&p, &stopped).is_empty());
+    }
+
+    /// Carries a plan out on a model of the runtime, as the kubelet does when nothing fails.
+    fn execute(pod: &Pod, status: &mut PodStatus, plan: &PodActions) {
+        let at = Timestamp::UNIX_EPOCH;
+        if plan.kill_pod {
+            for c in status
+                .containers
+                .iter_mut()
+                .filter(|c| c.state == State::Running)
+            {
+                c.state = State::Exited;
+                c.exit_code = Some(137);
+            }
+            for s in status.sandboxes.iter_mut() {
+                s.ready = false;
+            }
+        }
+        for (id, _, _) in &plan.kill {
+            if let Some(c) = status.containers.iter_mut().find(|c| &c.id == id) {
+                c.state = State::Exited;
+                c.exit_code = Some(137);
+            }
+        }
+        if plan.create_sandbox {
+            status.sandboxes.push(SandboxStatus {
+                id: format!("s{}", plan.sandbox_attempt),
+                attempt: plan.sandbox_attempt,
+                ready: true,
+                ip: None,
+                created_at: at,
+            });
+        }
+        for name in &plan.start {
+            let spec = pod
+                .spec
+                .as_ref()
+                .unwrap()
+                .containers
+                .iter()
+                .find(|c| &c.name == name)
+                .unwrap();
+            let attempt = status.latest(name).map_or(0, |c| c.attempt + 1);
+            status.containers.push(ContainerStatus {
+                id: format!("{name}-{attempt}"),
+                name: name.clone(),
+                attempt,
+                hash: container_hash(spec),
+                image: String::new(),
+                image_id: String::new(),
+                state: State::Running,
+                created_at: at,
+                started_at: None,
+                finished_at: None,
+                exit_code: None,
+                reason: None,
+                message: None,
+            });
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever the runtime holds, carrying out the plan leaves nothing more to do.
+        #[test]
+        fn executing_the_plan_then_planning_again_yields_nothing(
+            policy in proptest::sample::select(vec!["Always", "OnFailure", "Never"]),
+            sandbox in proptest::option::of(proptest::bool::ANY),
+            states in proptest::collection::vec(
+                (0u8..4, proptest::option::of(0i32..3), proptest::bool::ANY),
+                0..3,
+            ),
+        ) {
+            let names = ["app", "side", "log"];
+            let p = pod(policy, &names[..states.len().max(1)]);
+            let specs = p.spec.as_ref().unwrap().containers.clone();
+            let containers: Vec<(&str, State, Option<i32>, u64)> = states
+                .iter()
+                .enumerate()
+                .map(|(i, (state, code, same))| {
+                    let state = [State::Created, State::Running, State::Exited, State::Unknown][*state as usize];
+                    let hash = container_hash(&specs[i]) ^ u64::from(!same);
+                    (names[i], state, if state == State::Exited { code.or(Some(0)) } else { None }, hash)
+                })
+                .collect();
+            let mut status = runtime(sandbox, &containers);
+            let plan = compute_pod_actions(&p, &status);
+            execute(&p, &mut status, &plan);
+            let again = compute_pod_actions(&p, &status);
+            proptest::prop_assert!(again.is_empty(), "plan {plan:?} then {again:?} on {status:?}");
+        }
     }
 }
