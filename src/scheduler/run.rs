@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
@@ -87,7 +88,13 @@ pub struct Scheduler {
     events: EventRecorder,
     trace: TraceBus,
     next_start: AtomicUsize,
+    /// How long each successful attempt took, pop to bind acknowledged (kube-scheduler's
+    /// `scheduling_attempt_duration_seconds`), the most recent ones.
+    latencies: Mutex<VecDeque<Duration>>,
 }
+
+/// Attempt latencies kept for [`Scheduler::attempt_latencies`].
+const KEPT_LATENCIES: usize = 100_000;
 
 fn bound_node(pod: &Pod) -> Option<&str> {
     pod.spec
@@ -116,6 +123,7 @@ impl Scheduler {
             events: EventRecorder::new(api, SCHEDULER_NAME, None, Actor::Scheduler),
             trace: api.trace().clone(),
             next_start: AtomicUsize::new(0),
+            latencies: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -125,6 +133,12 @@ impl Scheduler {
 
     pub fn records(&self) -> Arc<Records> {
         self.records.clone()
+    }
+
+    /// The durations of recent successful attempts, from pop to bind acknowledged.
+    pub fn attempt_latencies(&self) -> Vec<Duration> {
+        let kept = self.latencies.lock().unwrap_or_else(|p| p.into_inner());
+        kept.iter().copied().collect()
     }
 
     fn cache(&self) -> std::sync::MutexGuard<'_, Cache> {
@@ -219,6 +233,7 @@ impl Scheduler {
     }
 
     async fn schedule_one(self: Arc<Self>, qp: QueuedPod) {
+        let popped = Instant::now();
         let pod = qp.pod.clone();
         let key = qp.key.clone();
         let snapshot = self.cache().snapshot();
@@ -255,7 +270,7 @@ impl Scheduler {
                 });
                 self.cache().add_pod(pod.clone(), &node);
                 let this = self.clone();
-                tokio::spawn(async move { this.bind(qp, node).await });
+                tokio::spawn(async move { this.bind(qp, node, popped).await });
             }
             Outcome::Unschedulable { message } => {
                 self.report_unschedulable(&pod, &message).await;
@@ -270,7 +285,7 @@ impl Scheduler {
 
     /// The binding cycle: write the binding; on success say so, on failure forget the assumed
     /// pod and retry after a back-off.
-    async fn bind(self: Arc<Self>, qp: QueuedPod, node: String) {
+    async fn bind(self: Arc<Self>, qp: QueuedPod, node: String, popped: Instant) {
         let pod = qp.pod.clone();
         let ns = pod
             .metadata
@@ -282,6 +297,13 @@ impl Scheduler {
         match api.bind(&name, &node).await {
             Ok(bound) => {
                 self.queue.delete(&qp.key);
+                {
+                    let mut kept = self.latencies.lock().unwrap_or_else(|p| p.into_inner());
+                    kept.push_back(popped.elapsed());
+                    if kept.len() > KEPT_LATENCIES {
+                        kept.pop_front();
+                    }
+                }
                 let message = format!("Successfully assigned {ns}/{name} to {node}");
                 let reference = object_reference(&bound);
                 if let Err(e) = self
