@@ -4,7 +4,7 @@
 use k8s_openapi::api::core::v1::Pod;
 
 use super::names::BALANCED_ALLOCATION;
-use crate::scheduler::framework::resource::pod_requests;
+use super::node_resources_fit::scoring_requests;
 use crate::scheduler::framework::{
     CycleState, MAX_NODE_SCORE, NodeInfo, Plugin, ScorePlugin, Status,
 };
@@ -18,8 +18,9 @@ impl Plugin for BalancedAllocation {
 }
 
 impl ScorePlugin for BalancedAllocation {
-    fn score(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let want = pod_requests(pod, true);
+    /// Reads the scoring requests NodeResourcesFit's PreScore computed for this cycle.
+    fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let want = scoring_requests(state, pod);
         let fraction = |requested: i64, capacity: i64| {
             if capacity == 0 {
                 0.0

@@ -23,7 +23,7 @@ pub fn default_framework() -> Framework {
     let taints = Arc::new(taint_toleration::TaintToleration);
     let affinity = Arc::new(node_affinity::NodeAffinity);
     Framework {
-        pre_filter: Vec::new(),
+        pre_filter: vec![fit.clone()],
         filter: vec![
             Arc::new(node_unschedulable::NodeUnschedulable),
             Arc::new(node_name::NodeName),
@@ -32,7 +32,7 @@ pub fn default_framework() -> Framework {
             Arc::new(node_ports::NodePorts),
             fit.clone(),
         ],
-        pre_score: Vec::new(),
+        pre_score: vec![fit.clone()],
         score: vec![
             (taints, 3),
             (affinity, 2),

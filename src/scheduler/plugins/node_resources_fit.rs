@@ -6,10 +6,29 @@
 use k8s_openapi::api::core::v1::Pod;
 
 use super::names::{ERR_TOO_MANY_PODS, NODE_RESOURCES_FIT, err_insufficient};
-use crate::scheduler::framework::resource::pod_requests;
+use crate::scheduler::framework::resource::{Resource, pod_requests};
 use crate::scheduler::framework::{
-    Code, CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Plugin, ScorePlugin, Status,
+    Code, CycleState, FilterPlugin, MAX_NODE_SCORE, NodeInfo, Plugin, PreFilterPlugin,
+    PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
+
+/// The pod's requests, computed once per cycle in PreFilter (`preFilterState`).
+const PRE_FILTER_KEY: &str = "PreFilterNodeResourcesFit";
+/// The pod's requests with the scoring defaults, computed once in PreScore.
+pub const PRE_SCORE_KEY: &str = "PreScoreNodeResourcesFit";
+
+/// The pod's requests as computed for this cycle (or now, when no extension point ran).
+fn requests(state: &CycleState, key: &'static str, pod: &Pod, non_zero: bool) -> Resource {
+    state
+        .read::<Resource>(key)
+        .cloned()
+        .unwrap_or_else(|| pod_requests(pod, non_zero))
+}
+
+/// The pod's scoring requests (100m / 200MB for containers without any) for this cycle.
+pub fn scoring_requests(state: &CycleState, pod: &Pod) -> Resource {
+    requests(state, PRE_SCORE_KEY, pod, true)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ScoringStrategy {
@@ -31,7 +50,10 @@ impl Plugin for NodeResourcesFit {
 
 /// Every resource the pod does not fit on the node, in Kubernetes' words and order.
 pub fn insufficient(pod: &Pod, node: &NodeInfo) -> Vec<String> {
-    let want = pod_requests(pod, false);
+    insufficient_for(&pod_requests(pod, false), node)
+}
+
+fn insufficient_for(want: &Resource, node: &NodeInfo) -> Vec<String> {
     let (alloc, used) = (&node.allocatable, &node.requested);
     let mut reasons = Vec::new();
     if node.pods.len() as i64 + 1 > alloc.pods {
@@ -51,9 +73,23 @@ pub fn insufficient(pod: &Pod, node: &NodeInfo) -> Vec<String> {
     reasons
 }
 
+impl PreFilterPlugin for NodeResourcesFit {
+    fn pre_filter(&self, state: &mut CycleState, pod: &Pod, _: &Snapshot) -> Status {
+        state.write(PRE_FILTER_KEY, pod_requests(pod, false));
+        Status::success()
+    }
+}
+
+impl PreScorePlugin for NodeResourcesFit {
+    fn pre_score(&self, state: &mut CycleState, pod: &Pod, _: &[std::sync::Arc<NodeInfo>]) -> Status {
+        state.write(PRE_SCORE_KEY, pod_requests(pod, true));
+        Status::success()
+    }
+}
+
 impl FilterPlugin for NodeResourcesFit {
-    fn filter(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        let reasons = insufficient(pod, node);
+    fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
+        let reasons = insufficient_for(&requests(state, PRE_FILTER_KEY, pod, false), node);
         if reasons.is_empty() {
             Status::success()
         } else {
@@ -77,8 +113,8 @@ fn most_allocated(requested: i64, capacity: i64) -> i64 {
 }
 
 impl ScorePlugin for NodeResourcesFit {
-    fn score(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let want = pod_requests(pod, true);
+    fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
+        let want = scoring_requests(state, pod);
         let f = match self.strategy {
             ScoringStrategy::LeastAllocated => least_allocated,
             ScoringStrategy::MostAllocated => most_allocated,
