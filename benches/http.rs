@@ -73,6 +73,7 @@ fn list_ms(
         api: api.clone(),
         address: "127.0.0.1".into(),
         token: None,
+        kubelets: Vec::new(),
     });
     let mut times = Vec::new();
     let mut bytes = 0;
@@ -135,6 +136,7 @@ fn create_over_http(rt: &tokio::runtime::Runtime, clients: usize, per_client: us
         api: env.api.clone(),
         address: "127.0.0.1".into(),
         token: None,
+        kubelets: Vec::new(),
     });
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

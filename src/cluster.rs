@@ -177,6 +177,7 @@ impl Cluster {
                     api: api.clone(),
                     address: bound.to_string(),
                     token: config.token.clone(),
+                    kubelets: kubelets.clone(),
                 });
                 let stop = stop.clone();
                 tasks.spawn(async move {

@@ -307,6 +307,15 @@ fn kubectl_tables_apply_watch_and_events() {
     }
     let row: Vec<&str> = pods.lines().nth(1).unwrap().split_whitespace().collect();
     assert_eq!(&row[..4], ["web", "1/1", "Running", "0"], "{pods}");
+    // Logs come from the pod's kubelet (here its simulated container's output).
+    assert_eq!(
+        k.ok(&["logs", "web"]),
+        "kubox-sim: started app (image busybox:1.36)\n"
+    );
+    assert_eq!(
+        k.fails(&["logs", "web", "-c", "nope"]).trim(),
+        "error: container nope is not valid for pod web"
+    );
     let nodes = k.ok(&["get", "nodes"]);
     assert_eq!(header(&nodes), "NAME STATUS ROLES AGE VERSION", "{nodes}");
     assert!(nodes.contains("node-3   Ready    <none>"), "{nodes}");

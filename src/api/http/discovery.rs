@@ -40,6 +40,7 @@ pub const RESOURCES: &[ServedResource] = &[
         subresources: &[
             ("status", "Pod", &["get", "patch", "update"]),
             ("binding", "Binding", &["create"]),
+            ("log", "Pod", &["get"]),
         ],
     },
     ServedResource {

@@ -107,6 +107,15 @@ async fn resource(
     if discovery::find(group, version, &info.resource).is_none() {
         return response::error(&ApiError::no_such_path());
     }
+    if group.is_empty()
+        && info.resource == "pods"
+        && info.subresource.as_deref() == Some("log")
+        && let (Some(ns), Some(name)) = (info.namespace.as_deref(), info.name.as_deref())
+    {
+        return super::logs::pod_log(&st, &method, ns, name, &query)
+            .await
+            .unwrap_or_else(|e| response::error(&e));
+    }
     let req = Req {
         method,
         info,

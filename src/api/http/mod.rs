@@ -5,6 +5,7 @@
 
 pub mod discovery;
 mod handlers;
+mod logs;
 mod request;
 mod response;
 pub mod table;
@@ -31,6 +32,9 @@ pub struct HttpState {
     pub address: String,
     /// When set, every request must carry `Authorization: Bearer <token>`.
     pub token: Option<String>,
+    /// The kubelets, for what only a node can answer (`pods/log`), as kube-apiserver asks the
+    /// pod's node.
+    pub kubelets: Vec<std::sync::Arc<crate::kubelet::run::Kubelet>>,
 }
 
 /// The whole HTTP API.

@@ -389,12 +389,40 @@ impl Runtime for SimRuntime {
         let skip = options
             .tail
             .map_or(0, |t| lines.len().saturating_sub(t as usize));
-        let text: Vec<RuntimeResult<Bytes>> = lines
-            .into_iter()
-            .skip(skip)
-            .map(|l| Ok(Bytes::from(format!("{l}\n"))))
-            .collect();
-        Ok(futures::stream::iter(text).boxed())
+        let line = |l: &str| Ok(Bytes::from(format!("{l}\n")));
+        let now: Vec<RuntimeResult<Bytes>> = lines[skip..].iter().map(|l| line(l)).collect();
+        let head = futures::stream::iter(now);
+        if !options.follow {
+            return Ok(head.boxed());
+        }
+        // Following: new lines as they come, until the container is no longer running.
+        let this = self.clone();
+        let id = id.to_string();
+        let tail = futures::stream::unfold(lines.len(), move |sent| {
+            let this = this.clone();
+            let id = id.clone();
+            async move {
+                loop {
+                    let (fresh, running) = {
+                        let w = this.world();
+                        let c = w.containers.get(&id)?;
+                        (
+                            c.logs[sent.min(c.logs.len())..].to_vec(),
+                            c.status.state == State::Running,
+                        )
+                    };
+                    if !fresh.is_empty() {
+                        let text: String = fresh.iter().map(|l| format!("{l}\n")).collect();
+                        return Some((Ok(Bytes::from(text)), sent + fresh.len()));
+                    }
+                    if !running {
+                        return None;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        });
+        Ok(head.chain(tail).boxed())
     }
 
     async fn events(&self, node: &str) -> RuntimeResult<BoxStream<'static, RuntimeEvent>> {

@@ -81,7 +81,12 @@ impl PreFilterPlugin for NodeResourcesFit {
 }
 
 impl PreScorePlugin for NodeResourcesFit {
-    fn pre_score(&self, state: &mut CycleState, pod: &Pod, _: &[std::sync::Arc<NodeInfo>]) -> Status {
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        _: &[std::sync::Arc<NodeInfo>],
+    ) -> Status {
         state.write(PRE_SCORE_KEY, pod_requests(pod, true));
         Status::success()
     }
