@@ -80,10 +80,10 @@ impl Kubelet {
             .runtime
             .logs(&instance.id, &request.options)
             .await
-            .map_err(|e| ApiError::internal(e))?;
+            .map_err(ApiError::internal)?;
         use futures::StreamExt;
         Ok(stream
-            .map(|chunk| chunk.map_err(|e| ApiError::internal(e)))
+            .map(|chunk| chunk.map_err(ApiError::internal))
             .boxed())
     }
 }
