@@ -28,6 +28,7 @@ async fn env_with(token: Option<&str>) -> Env {
         api: api.clone(),
         address: "127.0.0.1:6443".into(),
         token: token.map(str::to_string),
+        kubelets: Vec::new(),
     });
     Env {
         _dir: dir,
