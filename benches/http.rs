@@ -74,7 +74,6 @@ fn list_ms(
         address: "127.0.0.1".into(),
         token: None,
         kubelets: Vec::new(),
-        kubelets: Vec::new(),
     });
     let mut times = Vec::new();
     let mut bytes = 0;
@@ -137,7 +136,6 @@ fn create_over_http(rt: &tokio::runtime::Runtime, clients: usize, per_client: us
         api: env.api.clone(),
         address: "127.0.0.1".into(),
         token: None,
-        kubelets: Vec::new(),
         kubelets: Vec::new(),
     });
     let listener = rt
