@@ -310,19 +310,16 @@ fn taint_toleration_filter_and_score() {
         ok(),
         "PreferNoSchedule never filters"
     );
-    let mut scores = vec![
-        TaintToleration
-            .score(&CycleState::default(), &p, &soft)
-            .unwrap(),
-        TaintToleration
-            .score(
-                &CycleState::default(),
-                &p,
-                &node("c", "1", "1Gi", "10").info(),
-            )
-            .unwrap(),
-    ];
-    TaintToleration.normalize(&CycleState::default(), &p, &mut scores);
+    let nodes = [Arc::new(soft), Arc::new(node("c", "1", "1Gi", "10").info())];
+    let mut scores: Vec<i64> = nodes
+        .iter()
+        .map(|n| {
+            TaintToleration
+                .score(&CycleState::default(), &p, n)
+                .unwrap()
+        })
+        .collect();
+    TaintToleration.normalize(&CycleState::default(), &p, &nodes, &mut scores);
     assert_eq!(scores, [0, 100]);
 }
 
