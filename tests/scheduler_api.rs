@@ -259,3 +259,68 @@ async fn resources_spread_pods_over_nodes_and_the_scheduler_never_overcommits() 
         Some("0/2 nodes are available: 2 Insufficient cpu.")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inter_pod_affinity_sees_bound_pods_and_namespace_labels() {
+    use k8s_openapi::api::core::v1::Namespace;
+    let env = env().await;
+    for n in ["n1", "n2", "n3"] {
+        add_node(&env, n, "4", &[("kubernetes.io/hostname", n)], None).await;
+    }
+    let namespaces: Api<Namespace> = Api::all(&env.api, Actor::You);
+    namespaces
+        .create(
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "team-a", "labels": {"team": "a"}}
+            }))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let team_a: Api<Pod> = Api::namespaced(&env.api, "team-a", Actor::You);
+    let mut cache = pod("cache", "100m");
+    cache.metadata.labels = Some([("app".to_string(), "cache".to_string())].into());
+    team_a.create(cache).await.unwrap();
+    let cache_node = eventually("cache bound", || team_a.get("cache").ok()?.spec?.node_name).await;
+
+    // web (in default) wants to be next to the cache of any namespace labelled team=a.
+    let pods: Api<Pod> = Api::namespaced(&env.api, "default", Actor::You);
+    let mut web = pod("web", "100m");
+    web.spec.as_mut().unwrap().affinity = Some(
+        serde_json::from_value(serde_json::json!({"podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [{
+                "labelSelector": {"matchLabels": {"app": "cache"}},
+                "namespaceSelector": {"matchLabels": {"team": "a"}},
+                "topologyKey": "kubernetes.io/hostname",
+            }]
+        }}))
+        .unwrap(),
+    );
+    pods.create(web).await.unwrap();
+    let web_node = eventually("web bound", || pods.get("web").ok()?.spec?.node_name).await;
+    assert_eq!(web_node, cache_node);
+
+    // Another web pod whose term only looks in its own namespace finds no cache: it waits, and
+    // says why on every node.
+    let mut lost = pod("lost", "100m");
+    lost.spec.as_mut().unwrap().affinity = Some(
+        serde_json::from_value(serde_json::json!({"podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [{
+                "labelSelector": {"matchLabels": {"app": "cache"}},
+                "topologyKey": "kubernetes.io/hostname",
+            }]
+        }}))
+        .unwrap(),
+    );
+    pods.create(lost).await.unwrap();
+    let failed = eventually("FailedScheduling", || {
+        events_for(&env, "lost")
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("FailedScheduling"))
+    })
+    .await;
+    assert_eq!(
+        failed.message.as_deref(),
+        Some("0/3 nodes are available: 3 node(s) didn't match pod affinity rules.")
+    );
+}

@@ -310,19 +310,16 @@ fn taint_toleration_filter_and_score() {
         ok(),
         "PreferNoSchedule never filters"
     );
-    let mut scores = vec![
-        TaintToleration
-            .score(&CycleState::default(), &p, &soft)
-            .unwrap(),
-        TaintToleration
-            .score(
-                &CycleState::default(),
-                &p,
-                &node("c", "1", "1Gi", "10").info(),
-            )
-            .unwrap(),
-    ];
-    TaintToleration.normalize(&CycleState::default(), &p, &mut scores);
+    let nodes = [Arc::new(soft), Arc::new(node("c", "1", "1Gi", "10").info())];
+    let mut scores: Vec<i64> = nodes
+        .iter()
+        .map(|n| {
+            TaintToleration
+                .score(&CycleState::default(), &p, n)
+                .unwrap()
+        })
+        .collect();
+    TaintToleration.normalize(&CycleState::default(), &p, &nodes, &mut scores);
     assert_eq!(scores, [0, 100]);
 }
 
@@ -574,4 +571,205 @@ proptest! {
             prop_assert!(n.pods.len() as i64 <= n.allocatable.pods, "{} pods", n.name);
         }
     }
+}
+
+/// A pod from JSON (metadata and spec), in `default`, with one container.
+fn pod_json(name: &str, labels: serde_json::Value, spec: serde_json::Value) -> Pod {
+    let mut p: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "namespace": "default", "labels": labels},
+        "spec": spec,
+    }))
+    .unwrap();
+    p.spec.as_mut().unwrap().containers = pod(name).build().spec.unwrap().containers;
+    p
+}
+
+fn zoned(name: &str, zone: &str) -> NodeInfo {
+    node(name, "4", "8Gi", "110")
+        .label("kubernetes.io/hostname", name)
+        .label("zone", zone)
+        .info()
+}
+
+/// Schedules each pod in turn on `nodes`, placing it where it went; the outcomes in order.
+fn schedule_in_turn(nodes: &mut [NodeInfo], pods: Vec<Pod>) -> Vec<Outcome> {
+    let fw = default_framework();
+    pods.into_iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let snap = snapshot(nodes.to_vec());
+            let outcome = schedule(&fw, &p, &snap, i).outcome;
+            if let Outcome::Scheduled { node } = &outcome {
+                let target = nodes.iter_mut().find(|n| &n.name == node).unwrap();
+                target.add_pod(Arc::new(PodInfo::new(Arc::new(p))));
+            }
+            outcome
+        })
+        .collect()
+}
+
+fn scheduled_on(outcomes: &[Outcome]) -> Vec<&str> {
+    outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Scheduled { node } => Some(node.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn required_anti_affinity_puts_one_replica_per_node_and_explains_the_rest() {
+    let replica = |i: usize| {
+        pod_json(
+            &format!("web-{i}"),
+            serde_json::json!({"app": "web"}),
+            serde_json::json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}
+            ]}}}),
+        )
+    };
+    let mut nodes = vec![zoned("n1", "a"), zoned("n2", "a"), zoned("n3", "b")];
+    let outcomes = schedule_in_turn(&mut nodes, (0..4).map(replica).collect());
+    let mut placed = scheduled_on(&outcomes);
+    placed.sort();
+    assert_eq!(placed, ["n1", "n2", "n3"]);
+    assert_eq!(
+        outcomes[3],
+        Outcome::Unschedulable {
+            message: "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+                .into()
+        }
+    );
+    // A pod the replicas' anti-affinity selects, without terms of its own, is kept out too.
+    let intruder = pod_json(
+        "intruder",
+        serde_json::json!({"app": "web"}),
+        serde_json::json!({}),
+    );
+    assert_eq!(
+        schedule_in_turn(&mut nodes, vec![intruder]),
+        [Outcome::Unschedulable {
+            message: "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."
+                .into()
+        }]
+    );
+}
+
+#[test]
+fn hard_topology_spread_fills_zones_evenly_and_explains_why_not() {
+    let replica = |i: usize| {
+        pod_json(
+            &format!("web-{i}"),
+            serde_json::json!({"app": "web"}),
+            serde_json::json!({"topologySpreadConstraints": [{
+                "maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app": "web"}},
+            }]}),
+        )
+    };
+    // Zone a has three nodes, zone b one: spreading by zone still alternates.
+    let mut nodes = vec![
+        zoned("a1", "a"),
+        zoned("a2", "a"),
+        zoned("a3", "a"),
+        zoned("b1", "b"),
+        node("bare", "4", "8Gi", "110").info(),
+    ];
+    let outcomes = schedule_in_turn(&mut nodes, (0..6).map(replica).collect());
+    let placed = scheduled_on(&outcomes);
+    assert_eq!(placed.len(), 6);
+    let (mut a, mut b) = (0i32, 0i32);
+    for n in placed {
+        match n.chars().next() {
+            Some('a') => a += 1,
+            Some('b') => b += 1,
+            _ => panic!("{n} has no zone"),
+        }
+        assert!((a - b).abs() <= 1, "zones a {a}, b {b}");
+    }
+
+    // b1 is full: the next replica would make zone a two ahead.
+    let mut full = vec![
+        zoned("a1", "a"),
+        node("b1", "0", "8Gi", "110")
+            .label("kubernetes.io/hostname", "b1")
+            .label("zone", "b")
+            .info(),
+        node("bare", "4", "8Gi", "110").info(),
+    ];
+    let mut p = replica(0);
+    p.spec.as_mut().unwrap().containers[0].resources = Some(ResourceRequirements {
+        requests: Some([("cpu".to_string(), q("100m"))].into()),
+        ..Default::default()
+    });
+    let outcomes = schedule_in_turn(&mut full, vec![p.clone(), p]);
+    assert_eq!(scheduled_on(&outcomes), ["a1"]);
+    assert_eq!(
+        outcomes[1],
+        Outcome::Unschedulable {
+            message: "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label).".into()
+        }
+    );
+}
+
+#[test]
+fn soft_spread_and_preferred_affinity_are_scored_with_weight_two() {
+    let mut nodes = vec![zoned("a1", "a"), zoned("b1", "b")];
+    nodes[0].add_pod(Arc::new(PodInfo::new(Arc::new(pod_json(
+        "web-0",
+        serde_json::json!({"app": "web"}),
+        serde_json::json!({}),
+    )))));
+    let p = pod_json(
+        "web-1",
+        serde_json::json!({"app": "web"}),
+        serde_json::json!({
+            "topologySpreadConstraints": [{
+                "maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"app": "web"}},
+            }],
+            "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}}
+            ]}},
+        }),
+    );
+    let d = schedule(&default_framework(), &p, &snapshot(nodes), 0);
+    assert_eq!(d.outcome, Outcome::Scheduled { node: "b1".into() });
+    let b1 = d.scores.iter().find(|s| s.node == "b1").unwrap();
+    let plugins: Vec<_> = b1
+        .plugins
+        .iter()
+        .map(|p| (p.plugin, p.normalized, p.weight))
+        .collect();
+    assert_eq!(
+        &plugins[3..5],
+        [("PodTopologySpread", 100, 2), ("InterPodAffinity", 100, 2)]
+    );
+    let a1 = d.scores.iter().find(|s| s.node == "a1").unwrap();
+    assert_eq!((a1.plugins[3].normalized, a1.plugins[4].normalized), (0, 0));
+}
+
+#[test]
+fn a_plugin_error_before_scoring_is_a_scheduling_error() {
+    let p = pod_json(
+        "web",
+        serde_json::json!({"app": "web"}),
+        serde_json::json!({"topologySpreadConstraints": [{
+            "maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchExpressions": [{"key": "app", "operator": "Gt", "values": ["1"]}]},
+        }]}),
+    );
+    let d = schedule(
+        &default_framework(),
+        &p,
+        &snapshot(vec![zoned("a1", "a"), zoned("b1", "b")]),
+        0,
+    );
+    assert_eq!(
+        d.outcome,
+        Outcome::Error {
+            message: "running PreScore plugin \"PodTopologySpread\": calculating preScoreState: obtaining pod's soft topology spread constraints: \"Gt\" is not a valid label selector operator".into()
+        }
+    );
 }

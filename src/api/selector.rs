@@ -216,6 +216,16 @@ impl LabelSelector {
         })
     }
 
+    /// `metav1.LabelSelectorAsSelector`: a nil selector matches nothing, an empty one everything.
+    pub fn from_k8s_option(
+        selector: Option<&metav1::LabelSelector>,
+    ) -> Result<Self, SelectorError> {
+        match selector {
+            Some(s) => LabelSelector::from_k8s(s),
+            None => Ok(LabelSelector::nothing()),
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.requirements.is_empty() && !self.nothing
     }
@@ -762,6 +772,38 @@ mod tests {
         assert!(!LabelSelector::nothing().matches(Some(&l)));
         // `in` as a value is just a value.
         assert!(LabelSelector::parse("x in (in,notin)").is_ok());
+    }
+
+    #[test]
+    fn label_selector_objects_match_as_label_selector_as_selector() {
+        let l = labels(&[("app", "web"), ("tier", "front")]);
+        let sel = |json: serde_json::Value| {
+            let s: metav1::LabelSelector = serde_json::from_value(json).unwrap();
+            LabelSelector::from_k8s_option(Some(&s))
+        };
+        let m = |json| sel(json).unwrap().matches(Some(&l));
+        assert!(
+            !LabelSelector::from_k8s_option(None)
+                .unwrap()
+                .matches(Some(&l))
+        );
+        assert!(
+            m(serde_json::json!({})),
+            "an empty selector selects everything"
+        );
+        assert!(m(serde_json::json!({"matchLabels": {"app": "web"}})));
+        assert!(!m(serde_json::json!({"matchLabels": {"app": "db"}})));
+        let expr = |op: &str, values: &[&str]| serde_json::json!({"matchExpressions": [{"key": "app", "operator": op, "values": values}]});
+        assert!(m(expr("In", &["db", "web"])) && !m(expr("In", &["db"])));
+        assert!(m(expr("NotIn", &["db"])) && !m(expr("NotIn", &["web"])));
+        assert!(m(expr("Exists", &[])) && !m(expr("DoesNotExist", &[])));
+        assert!(m(
+            serde_json::json!({"matchLabels": {"app": "web"}, "matchExpressions": [{"key": "tier", "operator": "In", "values": ["front"]}]})
+        ));
+        assert_eq!(
+            sel(expr("Gt", &["1"])).unwrap_err().to_string(),
+            "\"Gt\" is not a valid label selector operator"
+        );
     }
 
     #[test]

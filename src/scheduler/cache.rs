@@ -6,9 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 
-use super::framework::{NodeInfo, PodInfo, Snapshot};
+use super::framework::{Labels, NodeInfo, PodInfo, Snapshot};
 use super::queue::pod_key;
 
 #[derive(Default)]
@@ -17,6 +17,9 @@ pub struct Cache {
     /// Pods on a node that does not exist (yet), kept until it appears.
     orphans: HashMap<String, Vec<Arc<PodInfo>>>,
     pod_node: HashMap<String, String>,
+    /// Namespaces' labels, for inter-pod affinity's namespace selectors; shared with every
+    /// snapshot until one changes.
+    namespaces: Arc<HashMap<String, Labels>>,
 }
 
 impl Cache {
@@ -70,7 +73,26 @@ impl Cache {
         self.nodes.len()
     }
 
+    pub fn upsert_namespace(&mut self, ns: &Namespace) {
+        let name = ns.metadata.name.clone().unwrap_or_default();
+        let labels = ns.metadata.labels.clone().unwrap_or_default();
+        if self.namespaces.get(&name) != Some(&labels) {
+            Arc::make_mut(&mut self.namespaces).insert(name, labels);
+        }
+    }
+
+    pub fn remove_namespace(&mut self, name: &str) {
+        if self.namespaces.contains_key(name) {
+            Arc::make_mut(&mut self.namespaces).remove(name);
+        }
+    }
+
+    pub fn namespace_names(&self) -> Vec<String> {
+        self.namespaces.keys().cloned().collect()
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::new(self.nodes.values().cloned().collect())
+            .with_namespaces(self.namespaces.clone())
     }
 }

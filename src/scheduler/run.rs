@@ -1,5 +1,6 @@
 //! The scheduler as a running component: an API client like kube-scheduler. It list-watches
-//! nodes, bound pods (for the cache) and unbound pods of `default-scheduler` (for the queue), and
+//! nodes, namespaces and bound pods (for the cache) and unbound pods of `default-scheduler` (for
+//! the queue), and
 //! runs one cycle per popped pod: decide, assume, bind through `pods/binding`, and tell what
 //! happened with Kubernetes' events and the `PodScheduled` condition. Every decision is kept
 //! in [`Records`] for "why" views.
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Node, Pod, PodCondition};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod, PodCondition};
 use k8s_openapi::jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
@@ -149,6 +150,7 @@ impl Scheduler {
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let tasks = [
             tokio::spawn(self.clone().watch_nodes()),
+            tokio::spawn(self.clone().watch_namespaces()),
             tokio::spawn(self.clone().watch_bound_pods()),
             tokio::spawn(self.clone().watch_pending_pods()),
         ];
@@ -187,6 +189,34 @@ impl Scheduler {
                 Event::Delete(node) => self
                     .cache()
                     .remove_node(node.metadata.name.as_deref().unwrap_or("")),
+            }
+        }
+    }
+
+    /// Namespace labels, which inter-pod affinity's namespace selectors match.
+    async fn watch_namespaces(self: Arc<Self>) {
+        let api: Api<Namespace> = Api::all(&self.api, Actor::Scheduler);
+        let mut seen = HashSet::new();
+        let mut stream = Box::pin(watcher(api, ListParams::default()));
+        while let Some(ev) = stream.next().await {
+            let Ok(ev) = ev else { continue };
+            match ev {
+                Event::Init => seen.clear(),
+                Event::InitApply(ns) | Event::Apply(ns) => {
+                    seen.insert(ns.metadata.name.clone().unwrap_or_default());
+                    self.cache().upsert_namespace(&ns);
+                }
+                Event::InitDone => {
+                    let mut cache = self.cache();
+                    for name in cache.namespace_names() {
+                        if !seen.contains(&name) {
+                            cache.remove_namespace(&name);
+                        }
+                    }
+                }
+                Event::Delete(ns) => self
+                    .cache()
+                    .remove_namespace(ns.metadata.name.as_deref().unwrap_or("")),
             }
         }
     }

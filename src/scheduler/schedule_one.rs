@@ -2,12 +2,12 @@
 //! nodes, score the feasible ones, pick the best — and keep every step as a [`Decision`] so the
 //! TUI and the API can explain it. Binding and events are the caller's.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::framework::{CycleState, Framework, NodeInfo, Snapshot, Status};
+use super::framework::{Code, CycleState, Framework, NodeInfo, Snapshot, Status};
 use super::plugins::image_locality;
 
 /// Below this many nodes every node is checked; above, a share (kube-scheduler's
@@ -98,8 +98,15 @@ pub fn fit_error_message(
     msg
 }
 
-fn run_filters(fw: &Framework, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-    for plugin in &fw.filter {
+/// Runs the filters in order, but not those whose PreFilter returned Skip.
+fn run_filters(
+    fw: &Framework,
+    skipped: &HashSet<&'static str>,
+    state: &CycleState,
+    pod: &Pod,
+    node: &NodeInfo,
+) -> Status {
+    for plugin in fw.filter.iter().filter(|p| !skipped.contains(p.name())) {
         let status = plugin.filter(state, pod, node);
         if !status.is_success() {
             return status.by(plugin.name());
@@ -129,8 +136,24 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
         return decision;
     }
     let mut state = CycleState::default();
+    // Plugins with nothing to say about this pod (Skip) are not run at the next point, as
+    // kube-scheduler's SkipFilterPlugins / SkipScorePlugins.
+    let mut skip_filter = HashSet::new();
     for plugin in &fw.pre_filter {
         let status = plugin.pre_filter(&mut state, pod, snapshot);
+        match status.code {
+            Code::Skip => {
+                skip_filter.insert(plugin.name());
+                continue;
+            }
+            Code::Error => {
+                decision.outcome = Outcome::Error {
+                    message: format!("running PreFilter plugin {:?}: {status}", plugin.name()),
+                };
+                return decision;
+            }
+            _ => {}
+        }
         if status.is_rejection() {
             let status = status.by(plugin.name());
             decision.outcome = Outcome::Unschedulable {
@@ -143,8 +166,8 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
     let mut feasible: Vec<Arc<NodeInfo>> = Vec::new();
     for i in 0..total {
         let node = &snapshot.nodes[(start + i) % total];
-        let status = run_filters(fw, &state, pod, node);
-        if status.code == super::framework::Code::Error {
+        let status = run_filters(fw, &skip_filter, &state, pod, node);
+        if status.code == Code::Error {
             decision.outcome = Outcome::Error {
                 message: format!("running {} on {}: {status}", status.plugin, node.name),
             };
@@ -182,8 +205,21 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
             image_nodes: snapshot.image_nodes.clone(),
         },
     );
+    let mut skip_score = HashSet::new();
     for plugin in &fw.pre_score {
-        let _ = plugin.pre_score(&mut state, pod, &feasible);
+        let status = plugin.pre_score(&mut state, pod, &feasible, snapshot);
+        match status.code {
+            Code::Skip => {
+                skip_score.insert(plugin.name());
+            }
+            Code::Success => {}
+            _ => {
+                decision.outcome = Outcome::Error {
+                    message: format!("running PreScore plugin {:?}: {status}", plugin.name()),
+                };
+                return decision;
+            }
+        }
     }
     decision.scores = feasible
         .iter()
@@ -193,7 +229,11 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
             total: 0,
         })
         .collect();
-    for (plugin, weight) in &fw.score {
+    for (plugin, weight) in fw
+        .score
+        .iter()
+        .filter(|(p, _)| !skip_score.contains(p.name()))
+    {
         let mut raw = Vec::with_capacity(feasible.len());
         for node in &feasible {
             match plugin.score(&state, pod, node) {
@@ -207,7 +247,7 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
             }
         }
         let mut normalized = raw.clone();
-        plugin.normalize(&state, pod, &mut normalized);
+        plugin.normalize(&state, pod, &feasible, &mut normalized);
         for (i, score) in decision.scores.iter_mut().enumerate() {
             let weighted = normalized[i] * weight;
             score.total += weighted;

@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 
-pub use node_info::{NodeInfo, PodInfo, Snapshot};
+pub use node_info::{
+    AffinityTerm, Labels, NodeInfo, PodAffinityTerms, PodInfo, Snapshot, WeightedAffinityTerm,
+};
 pub use resource::Resource;
 pub use status::{Code, Status};
 
@@ -41,6 +43,7 @@ pub trait Plugin: Send + Sync {
 }
 
 pub trait PreFilterPlugin: Plugin {
+    /// `Skip` means the plugin has nothing to check for this pod: its Filter is not run.
     fn pre_filter(&self, state: &mut CycleState, pod: &Pod, snapshot: &Snapshot) -> Status;
 }
 
@@ -49,15 +52,30 @@ pub trait FilterPlugin: Plugin {
 }
 
 pub trait PreScorePlugin: Plugin {
-    fn pre_score(&self, state: &mut CycleState, pod: &Pod, nodes: &[Arc<NodeInfo>]) -> Status;
+    /// `nodes` are the feasible nodes; `snapshot` holds every node (kube-scheduler's shared
+    /// lister). `Skip` means the plugin has nothing to score for this pod: its Score is not run.
+    fn pre_score(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        nodes: &[Arc<NodeInfo>],
+        snapshot: &Snapshot,
+    ) -> Status;
 }
 
 pub trait ScorePlugin: Plugin {
     /// The raw score of one node.
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status>;
 
-    /// Maps raw scores onto 0..=100 (kept as they are by default).
-    fn normalize(&self, _state: &CycleState, _pod: &Pod, _scores: &mut [i64]) {}
+    /// Maps raw scores onto 0..=100 (kept as they are by default); `scores[i]` is `nodes[i]`'s.
+    fn normalize(
+        &self,
+        _state: &CycleState,
+        _pod: &Pod,
+        _nodes: &[Arc<NodeInfo>],
+        _scores: &mut [i64],
+    ) {
+    }
 }
 
 /// Normalizes scores to 0..=100 by the highest one; `reverse` makes the highest raw score the

@@ -1,13 +1,191 @@
 //! What the scheduler knows about a node: the Node, the pods on it (bound or assumed), their
 //! summed requests, the host ports in use and the images present. A [`Snapshot`] of all nodes is
 //! taken once per scheduling cycle and never changes under the plugins.
+//!
+//! Pods' inter-pod (anti-)affinity terms are parsed once, when the pod enters the cache (as
+//! kube-scheduler's framework.PodInfo does), so plugins never re-parse selectors per cycle.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Affinity, Node, Pod, PodAffinityTerm, WeightedPodAffinityTerm};
 
 use super::resource::{Resource, node_allocatable, pod_requests};
+use crate::api::selector::LabelSelector;
+
+pub type Labels = BTreeMap<String, String>;
+
+/// A parsed `PodAffinityTerm` (framework.AffinityTerm).
+#[derive(Debug, Clone)]
+pub struct AffinityTerm {
+    /// The namespaces listed, or the pod's own when neither `namespaces` nor `namespaceSelector`
+    /// is given (usually one or two: a sorted set is cheaper to search than a hashed one).
+    pub namespaces: BTreeSet<String>,
+    /// A nil `labelSelector` matches nothing; an empty one everything.
+    pub selector: LabelSelector,
+    pub topology_key: String,
+    /// A nil `namespaceSelector` matches nothing; an empty one every namespace.
+    pub namespace_selector: LabelSelector,
+}
+
+fn as_selector(
+    s: Option<&k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+) -> Result<LabelSelector, String> {
+    LabelSelector::from_k8s_option(s).map_err(|e| e.to_string())
+}
+
+pub fn pod_namespace(pod: &Pod) -> &str {
+    pod.metadata.namespace.as_deref().unwrap_or("")
+}
+
+impl AffinityTerm {
+    /// framework.newAffinityTerm.
+    pub fn new(pod: &Pod, term: &PodAffinityTerm) -> Result<Self, String> {
+        let selector = as_selector(term.label_selector.as_ref())?;
+        let listed = term.namespaces.as_deref().unwrap_or(&[]);
+        let namespaces = if listed.is_empty() && term.namespace_selector.is_none() {
+            BTreeSet::from([pod_namespace(pod).to_string()])
+        } else {
+            listed.iter().cloned().collect()
+        };
+        let namespace_selector = as_selector(term.namespace_selector.as_ref())?;
+        Ok(AffinityTerm {
+            namespaces,
+            selector,
+            topology_key: term.topology_key.clone(),
+            namespace_selector,
+        })
+    }
+
+    /// Whether `pod` is in the term's namespaces (or in one its namespace selector picks, given
+    /// the pod's namespace labels) and its labels match the selector.
+    pub fn matches(&self, pod: &Pod, namespace_labels: Option<&Labels>) -> bool {
+        (self.namespaces.contains(pod_namespace(pod))
+            || self.namespace_selector.matches(namespace_labels))
+            && self.selector.matches(pod.metadata.labels.as_ref())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct WeightedAffinityTerm {
+    pub term: AffinityTerm,
+    pub weight: i32,
+}
+
+/// A pod's inter-pod affinity and anti-affinity terms, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct PodAffinityTerms {
+    pub required_affinity: Vec<AffinityTerm>,
+    pub required_anti_affinity: Vec<AffinityTerm>,
+    pub preferred_affinity: Vec<WeightedAffinityTerm>,
+    pub preferred_anti_affinity: Vec<WeightedAffinityTerm>,
+}
+
+fn required_terms(
+    pod: &Pod,
+    terms: Option<&Vec<PodAffinityTerm>>,
+) -> Result<Vec<AffinityTerm>, String> {
+    terms
+        .into_iter()
+        .flatten()
+        .map(|t| AffinityTerm::new(pod, t))
+        .collect()
+}
+
+fn weighted_terms(
+    pod: &Pod,
+    terms: Option<&Vec<WeightedPodAffinityTerm>>,
+) -> Result<Vec<WeightedAffinityTerm>, String> {
+    terms
+        .into_iter()
+        .flatten()
+        .map(|t| {
+            Ok(WeightedAffinityTerm {
+                term: AffinityTerm::new(pod, &t.pod_affinity_term)?,
+                weight: t.weight,
+            })
+        })
+        .collect()
+}
+
+/// The parsed list, or an empty one with the error noted.
+fn keep<T>(errors: &mut Vec<String>, what: &str, parsed: Result<Vec<T>, String>) -> Vec<T> {
+    parsed.unwrap_or_else(|e| {
+        errors.push(format!("{what}: {e}"));
+        Vec::new()
+    })
+}
+
+impl PodAffinityTerms {
+    /// framework.PodInfo.Update: each of the four lists is parsed on its own; a list with a bad
+    /// selector is left empty and its error is returned (joined as utilerrors.NewAggregate).
+    pub fn parse(pod: &Pod) -> (Self, Option<String>) {
+        let affinity: Option<&Affinity> = pod.spec.as_ref().and_then(|s| s.affinity.as_ref());
+        let pa = affinity.and_then(|a| a.pod_affinity.as_ref());
+        let paa = affinity.and_then(|a| a.pod_anti_affinity.as_ref());
+        let mut errors = Vec::new();
+        let terms = PodAffinityTerms {
+            required_affinity: keep(
+                &mut errors,
+                "requiredAffinityTerms",
+                required_terms(
+                    pod,
+                    pa.and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                ),
+            ),
+            required_anti_affinity: keep(
+                &mut errors,
+                "requiredAntiAffinityTerms",
+                required_terms(
+                    pod,
+                    paa.and_then(|a| {
+                        a.required_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                ),
+            ),
+            preferred_affinity: keep(
+                &mut errors,
+                "preferredAffinityTerms",
+                weighted_terms(
+                    pod,
+                    pa.and_then(|a| {
+                        a.preferred_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                ),
+            ),
+            preferred_anti_affinity: keep(
+                &mut errors,
+                "preferredAntiAffinityTerms",
+                weighted_terms(
+                    pod,
+                    paa.and_then(|a| {
+                        a.preferred_during_scheduling_ignored_during_execution
+                            .as_ref()
+                    }),
+                ),
+            ),
+        };
+        let error = match errors.len() {
+            0 => None,
+            1 => errors.pop(),
+            _ => Some(format!("[{}]", errors.join(", "))),
+        };
+        (terms, error)
+    }
+}
+
+/// Whether the pod has any inter-pod affinity or anti-affinity (kube-scheduler's podWithAffinity).
+pub fn has_pod_affinity(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.affinity.as_ref())
+        .is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
+}
 
 /// One pod as the scheduler accounts for it.
 #[derive(Debug, Clone)]
@@ -17,6 +195,8 @@ pub struct PodInfo {
     pub requests: Resource,
     /// Requests with the scoring defaults (100m CPU, 200 MB) for containers that request none.
     pub non_zero: Resource,
+    /// Its inter-pod (anti-)affinity terms; a list whose selector does not parse is empty.
+    pub affinity: PodAffinityTerms,
 }
 
 impl PodInfo {
@@ -26,11 +206,15 @@ impl PodInfo {
         requests.pods = 1;
         let mut non_zero = pod_requests(&pod, true);
         non_zero.pods = 1;
+        // kube-scheduler logs the parse error of a pod already placed and goes on without the
+        // bad terms; the incoming pod's are re-parsed (and reported) by InterPodAffinity.
+        let (affinity, _) = PodAffinityTerms::parse(&pod);
         PodInfo {
             pod,
             key,
             requests,
             non_zero,
+            affinity,
         }
     }
 }
@@ -63,6 +247,10 @@ pub struct NodeInfo {
     pub node: Arc<Node>,
     pub name: String,
     pub pods: Vec<Arc<PodInfo>>,
+    /// The pods with any inter-pod affinity or anti-affinity (NodeInfo.PodsWithAffinity).
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// The pods with required anti-affinity terms (NodeInfo.PodsWithRequiredAntiAffinity).
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     /// Sum of the pods' requests (`pods` = how many pods).
     pub requested: Resource,
     pub non_zero_requested: Resource,
@@ -92,6 +280,8 @@ impl NodeInfo {
             node,
             name,
             pods: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
             requested: Resource::default(),
             non_zero_requested: Resource::default(),
             allocatable,
@@ -104,6 +294,12 @@ impl NodeInfo {
         self.requested.add(&info.requests);
         self.non_zero_requested.add(&info.non_zero);
         self.used_ports.extend(host_ports(&info.pod));
+        if has_pod_affinity(&info.pod) {
+            self.pods_with_affinity.push(info.clone());
+        }
+        if !info.affinity.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(info.clone());
+        }
         self.pods.push(info);
     }
 
@@ -113,13 +309,16 @@ impl NodeInfo {
             return false;
         };
         let info = self.pods.swap_remove(i);
+        self.pods_with_affinity.retain(|p| p.key != key);
+        self.pods_with_required_anti_affinity
+            .retain(|p| p.key != key);
         self.requested.sub(&info.requests);
         self.non_zero_requested.sub(&info.non_zero);
         self.used_ports = self.pods.iter().flat_map(|p| host_ports(&p.pod)).collect();
         true
     }
 
-    pub fn labels(&self) -> Option<&std::collections::BTreeMap<String, String>> {
+    pub fn labels(&self) -> Option<&Labels> {
         self.node.metadata.labels.as_ref()
     }
 }
@@ -156,6 +355,9 @@ pub struct Snapshot {
     pub nodes: Vec<Arc<NodeInfo>>,
     /// How many nodes hold each (normalized) image: ImageLocality's spread factor.
     pub image_nodes: HashMap<String, usize>,
+    /// Every namespace's labels, for inter-pod affinity's namespace selectors (the
+    /// namespace lister kube-scheduler's InterPodAffinity reads).
+    pub namespace_labels: Arc<HashMap<String, Labels>>,
 }
 
 impl Snapshot {
@@ -166,7 +368,16 @@ impl Snapshot {
                 *image_nodes.entry(image.clone()).or_insert(0) += 1;
             }
         }
-        Snapshot { nodes, image_nodes }
+        Snapshot {
+            nodes,
+            image_nodes,
+            namespace_labels: Arc::default(),
+        }
+    }
+
+    pub fn with_namespaces(mut self, namespace_labels: Arc<HashMap<String, Labels>>) -> Self {
+        self.namespace_labels = namespace_labels;
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {

@@ -4,6 +4,7 @@
 //! each matching term's weight to the score.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{NodeSelectorRequirement, NodeSelectorTerm, Pod};
 
@@ -123,7 +124,7 @@ impl ScorePlugin for NodeAffinity {
             .sum())
     }
 
-    fn normalize(&self, _: &CycleState, _: &Pod, scores: &mut [i64]) {
+    fn normalize(&self, _: &CycleState, _: &Pod, _: &[Arc<NodeInfo>], scores: &mut [i64]) {
         default_normalize(scores, false);
     }
 }

@@ -86,6 +86,7 @@ impl PreScorePlugin for NodeResourcesFit {
         state: &mut CycleState,
         pod: &Pod,
         _: &[std::sync::Arc<NodeInfo>],
+        _: &Snapshot,
     ) -> Status {
         state.write(PRE_SCORE_KEY, pod_requests(pod, true));
         Status::success()

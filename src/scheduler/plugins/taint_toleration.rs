@@ -1,6 +1,8 @@
 //! TaintToleration: a node's NoSchedule and NoExecute taints keep out pods that do not tolerate
 //! them; PreferNoSchedule taints lower the score of the nodes that carry them.
 
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::{Pod, Taint, Toleration};
 
 use super::names::{TAINT_TOLERATION, err_untolerated_taint};
@@ -33,6 +35,16 @@ pub fn tolerates(t: &Toleration, taint: &Taint) -> bool {
     }
 }
 
+/// The first NoSchedule or NoExecute taint of the node the pod does not tolerate
+/// (v1helper.FindMatchingUntoleratedTaint with DoNotScheduleTaintsFilterFunc).
+pub fn untolerated_taint<'a>(pod: &Pod, node: &'a NodeInfo) -> Option<&'a Taint> {
+    let tols = tolerations(pod);
+    taints(node)
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .find(|taint| !tols.iter().any(|t| tolerates(t, taint)))
+}
+
 fn tolerations(pod: &Pod) -> &[Toleration] {
     pod.spec
         .as_ref()
@@ -56,12 +68,7 @@ impl Plugin for TaintToleration {
 
 impl FilterPlugin for TaintToleration {
     fn filter(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        let tols = tolerations(pod);
-        let untolerated = taints(node)
-            .iter()
-            .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-            .find(|taint| !tols.iter().any(|t| tolerates(t, taint)));
-        match untolerated {
+        match untolerated_taint(pod, node) {
             Some(t) => Status::unresolvable(err_untolerated_taint(
                 &t.key,
                 t.value.as_deref().unwrap_or(""),
@@ -90,7 +97,7 @@ impl ScorePlugin for TaintToleration {
         Ok(count as i64)
     }
 
-    fn normalize(&self, _: &CycleState, _: &Pod, scores: &mut [i64]) {
+    fn normalize(&self, _: &CycleState, _: &Pod, _: &[Arc<NodeInfo>], scores: &mut [i64]) {
         default_normalize(scores, true);
     }
 }
