@@ -1,6 +1,7 @@
 //! What the scheduler knows about a node: the Node, the pods on it (bound or assumed), their
-//! summed requests, the host ports in use and the images present. A [`Snapshot`] of all nodes is
-//! taken once per scheduling cycle and never changes under the plugins.
+//! summed requests, the host ports in use and the images present. A [`Snapshot`] of all nodes
+//! (and of the pods nominated to them by preemption) is taken once per scheduling cycle and
+//! never changes under the plugins.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -156,6 +157,9 @@ pub struct Snapshot {
     pub nodes: Vec<Arc<NodeInfo>>,
     /// How many nodes hold each (normalized) image: ImageLocality's spread factor.
     pub image_nodes: HashMap<String, usize>,
+    /// Pending pods nominated to each node by an earlier preemption (the queue's nominator):
+    /// the filters count those at least as important as the pod at hand as if they ran there.
+    pub nominated: HashMap<String, Vec<Arc<PodInfo>>>,
 }
 
 impl Snapshot {
@@ -166,7 +170,21 @@ impl Snapshot {
                 *image_nodes.entry(image.clone()).or_insert(0) += 1;
             }
         }
-        Snapshot { nodes, image_nodes }
+        Snapshot {
+            nodes,
+            image_nodes,
+            nominated: HashMap::new(),
+        }
+    }
+
+    /// The same nodes, with the pods nominated to them.
+    pub fn with_nominated(mut self, nominated: HashMap<String, Vec<Arc<PodInfo>>>) -> Self {
+        self.nominated = nominated;
+        self
+    }
+
+    pub fn nominated_pods_for_node(&self, node: &str) -> &[Arc<PodInfo>] {
+        self.nominated.get(node).map_or(&[], Vec::as_slice)
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {
