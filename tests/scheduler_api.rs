@@ -5,11 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{
-    Container, Event, Node, NodeSpec, NodeStatus, Pod, PodSpec, ResourceRequirements, Taint,
+    Container, Event, Node, NodeSpec, NodeStatus, Pod, PodCondition, PodSpec, ResourceRequirements,
+    Taint,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kubox::api::{Api, ApiServer, ListParams};
+use kubox::api::{Api, ApiServer, DeleteParams, ListParams, Patch};
 use kubox::scheduler::Scheduler;
 use kubox::store::Store;
 use kubox::trace::{Actor, TraceBus};
@@ -188,7 +189,9 @@ async fn pods_are_bound_with_kubernetes_events_and_pending_pods_explain_why() {
     assert_eq!(
         failed.message.as_deref(),
         Some(
-            "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu."
+            "0/3 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, 2 Insufficient cpu. \
+             preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, \
+             2 No preemption victims found for incoming pod."
         )
     );
     assert_eq!(failed.type_.as_deref(), Some("Warning"));
@@ -256,7 +259,10 @@ async fn resources_spread_pods_over_nodes_and_the_scheduler_never_overcommits() 
     .await;
     assert_eq!(
         failed.message.as_deref(),
-        Some("0/2 nodes are available: 2 Insufficient cpu.")
+        Some(
+            "0/2 nodes are available: 2 Insufficient cpu. \
+             preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod."
+        )
     );
 }
 
@@ -321,6 +327,220 @@ async fn inter_pod_affinity_sees_bound_pods_and_namespace_labels() {
     .await;
     assert_eq!(
         failed.message.as_deref(),
-        Some("0/3 nodes are available: 3 node(s) didn't match pod affinity rules.")
+        Some(
+            "0/3 nodes are available: 3 node(s) didn't match pod affinity rules. \
+             preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
+        )
     );
+}
+
+/// A pod already bound to `node` (as if scheduled earlier), with a priority: 0, or that of the
+/// PriorityClass `p<priority>` (see [`priority_classes`]).
+fn bound(name: &str, node: &str, cpu: &str, priority: i32) -> Pod {
+    let mut p = pod(name, cpu);
+    let spec = p.spec.as_mut().unwrap();
+    spec.node_name = Some(node.into());
+    if priority != 0 {
+        spec.priority_class_name = Some(format!("p{priority}"));
+    }
+    p
+}
+
+/// PriorityClasses `p<value>`: the API server's Priority admission gives pods their value.
+async fn priority_classes(env: &Env, values: &[i32]) {
+    let classes: Api<k8s_openapi::api::scheduling::v1::PriorityClass> =
+        Api::all(&env.api, Actor::You);
+    for v in values {
+        classes
+            .create(
+                serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": format!("p{v}")}, "value": v,
+                }))
+                .unwrap(),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+fn condition(pod: &Pod, type_: &str) -> Option<PodCondition> {
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == type_)
+        .cloned()
+}
+
+fn event(env: &Env, pod: &str, reason: &str, message: &str) -> Option<Event> {
+    events_for(env, pod)
+        .into_iter()
+        .find(|e| e.reason.as_deref() == Some(reason) && e.message.as_deref() == Some(message))
+}
+
+/// Preemption end to end, through the API. The victims keep their default grace period (30 s):
+/// kubox has no kubelet yet, so — as in a real cluster while the kubelet stops the containers —
+/// a preempted pod stays Terminating (deletionTimestamp set) and keeps its room, and the
+/// preemptor waits on its nominated node. The test then confirms the deletion as the kubelet
+/// would once the containers are gone (a grace-0 delete), and the preemptor lands there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_high_priority_pod_preempts_the_cheapest_victims_and_waits_for_them() {
+    let env = env().await;
+    add_node(&env, "node-1", "1", &[], None).await;
+    add_node(&env, "node-2", "1", &[], None).await;
+    priority_classes(&env, &[50, 100]).await;
+    let pods: Api<Pod> = Api::namespaced(&env.api, "default", Actor::You);
+    // node-1: two priority-0 pods; node-2: a priority-50 and a priority-0 pod. Both are full.
+    for (name, node, cpu, priority) in [
+        ("low-a", "node-1", "600m", 0),
+        ("low-b", "node-1", "400m", 0),
+        ("mid-c", "node-2", "600m", 50),
+        ("low-d", "node-2", "400m", 0),
+    ] {
+        pods.create(bound(name, node, cpu, priority)).await.unwrap();
+    }
+    // The scheduler has seen them all once a small pod of the same priority cannot fit (and
+    // cannot preempt its peers).
+    pods.create(pod("probe", "100m")).await.unwrap();
+    eventually("the probe to fail", || {
+        event(
+            &env,
+            "probe",
+            "FailedScheduling",
+            "0/2 nodes are available: 2 Insufficient cpu. \
+             preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.",
+        )
+    })
+    .await;
+    pods.delete("probe", &DeleteParams::default())
+        .await
+        .unwrap();
+
+    let mut high = pod("high", "500m");
+    high.spec.as_mut().unwrap().priority_class_name = Some("p100".into());
+    let high = pods.create(high).await.unwrap();
+    let uid = high.metadata.uid.clone().unwrap();
+
+    // Either node would do with one victim; node-1's victim has the lower priority. On node-1,
+    // low-b (400m) can stay: only low-a goes.
+    let victim = eventually("low-a to be preempted", || {
+        pods.get("low-a")
+            .ok()
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+    })
+    .await;
+    assert_eq!(victim.metadata.deletion_grace_period_seconds, Some(30));
+    let disruption = condition(&victim, "DisruptionTarget").expect("DisruptionTarget");
+    assert_eq!(
+        (
+            disruption.status.as_str(),
+            disruption.reason.as_deref(),
+            disruption.message.as_deref()
+        ),
+        (
+            "True",
+            Some("PreemptionByScheduler"),
+            Some("default-scheduler: preempting to accommodate a higher priority pod")
+        )
+    );
+    let preempted = eventually("the Preempted event", || {
+        event(
+            &env,
+            "low-a",
+            "Preempted",
+            &format!("Preempted by pod {uid} on node node-1"),
+        )
+    })
+    .await;
+    assert_eq!(preempted.type_.as_deref(), Some("Normal"));
+    assert_eq!(
+        preempted.involved_object.uid, victim.metadata.uid,
+        "the event is about the victim"
+    );
+    assert_eq!(
+        preempted.source.unwrap().component.as_deref(),
+        Some("default-scheduler")
+    );
+
+    // The attempt that preempted still failed, and says why; the pod is nominated.
+    eventually("FailedScheduling for the preempting attempt", || {
+        event(
+            &env,
+            "high",
+            "FailedScheduling",
+            "0/2 nodes are available: 2 Insufficient cpu.",
+        )
+    })
+    .await;
+    let waiting = eventually("nominatedNodeName", || {
+        pods.get("high").ok().filter(|p| {
+            p.status
+                .as_ref()
+                .is_some_and(|s| s.nominated_node_name.is_some())
+        })
+    })
+    .await;
+    assert_eq!(
+        waiting
+            .status
+            .as_ref()
+            .unwrap()
+            .nominated_node_name
+            .as_deref(),
+        Some("node-1")
+    );
+    assert!(waiting.spec.unwrap().node_name.is_none());
+    let first = &env.scheduler.records().for_pod("default/high")[0];
+    let recorded = first
+        .decision
+        .preemption()
+        .expect("the preemption is recorded");
+    assert_eq!(recorded.nominated_node, "node-1");
+    let victims: Vec<_> = recorded
+        .victims
+        .iter()
+        .map(|p| p.metadata.name.as_deref().unwrap())
+        .collect();
+    assert_eq!(victims, ["low-a"]);
+
+    // A cluster event while the victim terminates: the pod is tried again, and waits for its
+    // victim rather than preempting more.
+    let nodes: Api<Node> = Api::all(&env.api, Actor::You);
+    nodes
+        .patch(
+            "node-2",
+            &Patch::Merge(serde_json::json!({"metadata": {"labels": {"touched": "yes"}}})),
+        )
+        .await
+        .unwrap();
+    eventually("the retry to wait for the victim", || {
+        event(
+            &env,
+            "high",
+            "FailedScheduling",
+            "0/2 nodes are available: 2 Insufficient cpu. \
+             preemption: not eligible due to a terminating pod on the nominated node.",
+        )
+    })
+    .await;
+    for name in ["low-b", "mid-c", "low-d"] {
+        let p = pods.get(name).unwrap();
+        assert!(p.metadata.deletion_timestamp.is_none(), "{name} stays");
+    }
+
+    // The kubelet's confirmation: the victim is gone, and the pod goes to its nominated node.
+    pods.delete("low-a", &DeleteParams::grace(0)).await.unwrap();
+    let node = eventually("high bound", || pods.get("high").ok()?.spec?.node_name).await;
+    assert_eq!(node, "node-1");
+    eventually("the Scheduled event", || {
+        event(
+            &env,
+            "high",
+            "Scheduled",
+            "Successfully assigned default/high to node-1",
+        )
+    })
+    .await;
+    assert!(pods.get_opt("low-a").unwrap().is_none());
 }

@@ -443,7 +443,9 @@ fn failed_scheduling_message_is_kubernetes_format() {
     assert_eq!(
         d.outcome,
         Outcome::Unschedulable {
-            message: "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {dedicated: gpu}.".into()
+            message: "0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {dedicated: gpu}. \
+                      preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, \
+                      2 Preemption is not helpful for scheduling.".into()
         }
     );
     let rejected: Vec<_> = d

@@ -2,8 +2,11 @@
 //! nodes, namespaces and bound pods (for the cache) and unbound pods of `default-scheduler` (for
 //! the queue), and
 //! runs one cycle per popped pod: decide, assume, bind through `pods/binding`, and tell what
-//! happened with Kubernetes' events and the `PodScheduled` condition. Every decision is kept
-//! in [`Records`] for "why" views.
+//! happened with Kubernetes' events and the `PodScheduled` condition. When no node fits and
+//! preemption found room, it carries the preemption out through the API: each victim gets the
+//! `DisruptionTarget` condition, a graceful delete and a `Preempted` event, and the pod gets
+//! `status.nominatedNodeName` and waits, unschedulable, until the victims' deletion moves it.
+//! Every decision is kept in [`Records`] for "why" views.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,14 +19,20 @@ use k8s_openapi::jiff::Timestamp;
 use tokio_util::sync::CancellationToken;
 
 use super::cache::Cache;
-use super::framework::Framework;
+use super::framework::{Framework, PodInfo, PostFilterResult, Snapshot, pod_priority};
 use super::plugins::default_framework;
+use super::plugins::default_preemption::{
+    DISRUPTION_TARGET, MESSAGE_PREFIX, REASON_PREEMPTED, REASON_PREEMPTION_BY_SCHEDULER,
+    disruption_message, preempted_message,
+};
 use super::queue::{ClusterEvent, Failure, QueuedPod, SchedulingQueue, pod_key};
 use super::schedule_one::{Decision, Outcome, schedule};
 use crate::api::events::object_reference;
 use crate::api::runtime::{Event, watcher};
 use crate::api::server::{now, set_pod_condition};
-use crate::api::{Api, ApiServer, EventRecorder, EventType, ListParams};
+use crate::api::{
+    Api, ApiError, ApiServer, Caller, DeleteParams, EventRecorder, EventType, ListParams,
+};
 use crate::trace::{Actor, StepDraft, TraceBus};
 
 /// The scheduler's name in pods' `spec.schedulerName` and in its events' source.
@@ -146,6 +155,18 @@ impl Scheduler {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The cache's nodes and the queue's nominated pods, as one cycle sees them.
+    fn snapshot(&self) -> Snapshot {
+        let mut nominated: HashMap<String, Vec<Arc<PodInfo>>> = HashMap::new();
+        for (node, pod) in self.queue.nominated_pods() {
+            nominated
+                .entry(node)
+                .or_default()
+                .push(Arc::new(PodInfo::new(pod)));
+        }
+        self.cache().snapshot().with_nominated(nominated)
+    }
+
     /// Runs until `stop` is cancelled.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
         let tasks = [
@@ -266,7 +287,7 @@ impl Scheduler {
         let popped = Instant::now();
         let pod = qp.pod.clone();
         let key = qp.key.clone();
-        let snapshot = self.cache().snapshot();
+        let snapshot = self.snapshot();
         let start = self.next_start.fetch_add(1, Ordering::Relaxed);
         let decision = schedule(&self.framework, &pod, &snapshot, start);
         let trace_key = format!("/registry/pods/{key}");
@@ -288,7 +309,7 @@ impl Scheduler {
             at: Timestamp::now(),
             decision: decision.clone(),
         });
-        match decision.outcome {
+        match decision.outcome.clone() {
             Outcome::Scheduled { node } => {
                 self.trace.record(|| {
                     StepDraft::new(
@@ -298,12 +319,49 @@ impl Scheduler {
                         format!("score → {node}"),
                     )
                 });
+                self.queue.forget_nomination(&key);
                 self.cache().add_pod(pod.clone(), &node);
                 let this = self.clone();
                 tokio::spawn(async move { this.bind(qp, node, popped).await });
             }
-            Outcome::Unschedulable { message } => {
-                self.report_unschedulable(&pod, &message).await;
+            Outcome::Unschedulable { mut message } => {
+                // What PostFilter wants of the pod's nomination: a node, "" to clear it, or
+                // nothing (None) to leave it.
+                let mut nomination = decision
+                    .post_filter
+                    .as_ref()
+                    .and_then(|o| o.result.as_ref())
+                    .map(|r| r.nominated_node.clone());
+                if let Some(preemption) = decision.preemption() {
+                    self.trace.record(|| {
+                        StepDraft::new(
+                            Actor::Scheduler,
+                            Actor::Scheduler,
+                            &trace_key,
+                            format!(
+                                "preempt {} pod(s) on {}",
+                                preemption.victims.len(),
+                                preemption.nominated_node
+                            ),
+                        )
+                    });
+                    if let Err(e) = self.preempt(&pod, preemption).await {
+                        // As kube-scheduler: the attempt fails with the error, nothing nominated.
+                        tracing::warn!(pod = %key, error = %e, "preemption failed");
+                        message.push_str(&format!(" {MESSAGE_PREFIX}{e}"));
+                        nomination = None;
+                    }
+                }
+                if let Some(node) = &nomination {
+                    self.queue.nominate(pod.clone(), node);
+                }
+                let mut qp = qp;
+                if let Some(updated) = self
+                    .report_unschedulable(&pod, &message, nomination.as_deref())
+                    .await
+                {
+                    qp.pod = Arc::new(updated);
+                }
                 self.queue.requeue(qp, Failure::Unschedulable);
             }
             Outcome::Error { message } => {
@@ -356,8 +414,118 @@ impl Scheduler {
         }
     }
 
-    /// `PodScheduled=False` with reason `Unschedulable`, and a Warning `FailedScheduling` event.
-    async fn report_unschedulable(&self, pod: &Pod, message: &str) {
+    /// Carries out a preemption (prepareCandidate): each victim not already terminating gets
+    /// the `DisruptionTarget` condition, a delete with its own grace period and a Normal
+    /// `Preempted` event; then less important pods nominated to the node lose their nomination,
+    /// as they may no longer fit there. A victim already gone is skipped.
+    async fn preempt(
+        &self,
+        preemptor: &Pod,
+        preemption: &PostFilterResult,
+    ) -> Result<(), ApiError> {
+        let node = &preemption.nominated_node;
+        let caller = Caller::new(Actor::Scheduler);
+        let scheduler_name = preemptor
+            .spec
+            .as_ref()
+            .and_then(|s| s.scheduler_name.as_deref())
+            .unwrap_or(SCHEDULER_NAME);
+        let condition = PodCondition {
+            type_: DISRUPTION_TARGET.into(),
+            status: "True".into(),
+            reason: Some(REASON_PREEMPTION_BY_SCHEDULER.into()),
+            message: Some(disruption_message(scheduler_name)),
+            last_transition_time: Some(now()),
+            ..PodCondition::default()
+        };
+        let event = preempted_message(preemptor.metadata.uid.as_deref().unwrap_or(""), node);
+        for victim in &preemption.victims {
+            if victim.metadata.deletion_timestamp.is_some() {
+                continue;
+            }
+            let ns = victim.metadata.namespace.as_deref().unwrap_or("default");
+            let name = victim.metadata.name.as_deref().unwrap_or("");
+            let marked = self
+                .api
+                .modify_status::<Pod>(Some(ns), name, &caller, |cur| {
+                    let mut next = cur.clone();
+                    set_pod_condition(&mut next, condition.clone());
+                    Ok(next)
+                })
+                .await;
+            let deleted = match marked {
+                Ok(_) => {
+                    self.api
+                        .delete::<Pod>(Some(ns), name, &DeleteParams::default(), &caller)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            match deleted {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = self
+                .events
+                .record(
+                    &object_reference(victim.as_ref()),
+                    EventType::Normal,
+                    REASON_PREEMPTED,
+                    &event,
+                )
+                .await
+            {
+                tracing::debug!(error = %e, "could not record the Preempted event");
+            }
+        }
+        self.clear_lower_nominations(preemptor, node).await;
+        Ok(())
+    }
+
+    /// Pods less important than `preemptor` nominated to `node` lose their nomination
+    /// (getLowerPriorityNominatedPods, clearNominatedNodeName).
+    async fn clear_lower_nominations(&self, preemptor: &Pod, node: &str) {
+        let priority = pod_priority(preemptor);
+        let caller = Caller::new(Actor::Scheduler);
+        for (nominated_to, pod) in self.queue.nominated_pods() {
+            if nominated_to != node || pod_priority(&pod) >= priority {
+                continue;
+            }
+            self.queue.nominate(pod.clone(), "");
+            let has_status = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.nominated_node_name.as_deref())
+                .is_some_and(|n| !n.is_empty());
+            if !has_status {
+                continue;
+            }
+            let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+            let name = pod.metadata.name.as_deref().unwrap_or("");
+            let cleared = self
+                .api
+                .modify_status::<Pod>(Some(ns), name, &caller, |cur| {
+                    let mut next = cur.clone();
+                    next.status.get_or_insert_default().nominated_node_name = None;
+                    Ok(next)
+                })
+                .await;
+            if let Err(e) = cleared {
+                tracing::debug!(pod = %pod_key(&pod), error = %e, "could not clear nominatedNodeName");
+            }
+        }
+    }
+
+    /// `PodScheduled=False` with reason `Unschedulable` (and the nomination PostFilter asked for:
+    /// a node, or "" to clear it), and a Warning `FailedScheduling` event. Returns the pod as
+    /// written.
+    async fn report_unschedulable(
+        &self,
+        pod: &Pod,
+        message: &str,
+        nomination: Option<&str>,
+    ) -> Option<Pod> {
         let ns = pod
             .metadata
             .namespace
@@ -366,26 +534,25 @@ impl Scheduler {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let updated = self
             .api
-            .modify_status::<Pod>(
-                Some(&ns),
-                &name,
-                &crate::api::Caller::new(Actor::Scheduler),
-                |cur| {
-                    let mut next = cur.clone();
-                    set_pod_condition(
-                        &mut next,
-                        PodCondition {
-                            type_: "PodScheduled".into(),
-                            status: "False".into(),
-                            reason: Some("Unschedulable".into()),
-                            message: Some(message.to_string()),
-                            last_transition_time: Some(now()),
-                            ..PodCondition::default()
-                        },
-                    );
-                    Ok(next)
-                },
-            )
+            .modify_status::<Pod>(Some(&ns), &name, &Caller::new(Actor::Scheduler), |cur| {
+                let mut next = cur.clone();
+                set_pod_condition(
+                    &mut next,
+                    PodCondition {
+                        type_: "PodScheduled".into(),
+                        status: "False".into(),
+                        reason: Some("Unschedulable".into()),
+                        message: Some(message.to_string()),
+                        last_transition_time: Some(now()),
+                        ..PodCondition::default()
+                    },
+                );
+                if let Some(node) = nomination {
+                    next.status.get_or_insert_default().nominated_node_name =
+                        (!node.is_empty()).then(|| node.to_string());
+                }
+                Ok(next)
+            })
             .await;
         let reference = match &updated {
             Ok(p) => object_reference(p),
@@ -398,5 +565,6 @@ impl Scheduler {
         {
             tracing::debug!(error = %e, "could not record the FailedScheduling event");
         }
+        updated.ok()
     }
 }

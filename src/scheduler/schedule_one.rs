@@ -1,13 +1,17 @@
 //! One pod, one cycle (kube-scheduler's schedule_one.go, the decision half): filter the snapshot's
-//! nodes, score the feasible ones, pick the best — and keep every step as a [`Decision`] so the
-//! TUI and the API can explain it. Binding and events are the caller's.
+//! nodes, score the feasible ones, pick the best; when none fits, ask the PostFilter plugins
+//! (preemption) — and keep every step as a [`Decision`] so the TUI and the API can explain it.
+//! Binding, evictions and events are the caller's.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::framework::{Code, CycleState, Framework, NodeInfo, Snapshot, Status};
+use super::framework::{
+    Code, CycleState, Framework, Handle, NodeInfo, NodeToStatus, PostFilterResult, Snapshot,
+    Status, fit_error,
+};
 use super::plugins::image_locality;
 
 /// Below this many nodes every node is checked; above, a share (kube-scheduler's
@@ -52,6 +56,16 @@ pub enum Outcome {
     },
 }
 
+/// What the PostFilter plugins (DefaultPreemption) said when no node fit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PostFilterOutcome {
+    /// Success when preemption found room; otherwise why not — its text is the
+    /// ` preemption: ...` part of the FailedScheduling message.
+    pub status: Status,
+    /// The nomination and the victims; `None` leaves the pod's nomination as it is.
+    pub result: Option<PostFilterResult>,
+}
+
 /// Everything one attempt decided, node by node and plugin by plugin.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -60,8 +74,24 @@ pub struct Decision {
     pub scores: Vec<NodeScore>,
     pub nodes_total: usize,
     pub nodes_feasible: usize,
-    /// True when filtering stopped early after finding enough feasible nodes.
+    /// True when filtering stopped before looking at every node (enough feasible nodes found,
+    /// or the nominated node fit).
     pub sampled: bool,
+    /// Set when no node fit and PostFilter plugins ran.
+    pub post_filter: Option<PostFilterOutcome>,
+}
+
+impl Decision {
+    /// The preemption this attempt decided on: the nominated node and its victims.
+    pub fn preemption(&self) -> Option<&PostFilterResult> {
+        let outcome = self.post_filter.as_ref()?;
+        outcome
+            .status
+            .is_success()
+            .then_some(outcome.result.as_ref())
+            .flatten()
+            .filter(|r| !r.nominated_node.is_empty())
+    }
 }
 
 /// How many feasible nodes to look for among `n` (percentageOfNodesToScore).
@@ -74,45 +104,63 @@ pub fn num_feasible_nodes_to_find(n: usize) -> usize {
 }
 
 /// `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had untolerated taint {dedicated: gpu}.`
-/// — reasons counted over nodes, rendered `N reason`, sorted as strings.
+/// — reasons counted over the rejected nodes, rendered `N reason`, sorted as strings; then the
+/// PostFilter message as it is (` preemption: 0/3 nodes are available: ...`, which brings its
+/// own full stop).
 pub fn fit_error_message(
     nodes_total: usize,
     verdicts: &[NodeVerdict],
     post_filter: Option<&str>,
 ) -> String {
-    let mut histogram: BTreeMap<&str, usize> = BTreeMap::new();
-    for v in verdicts.iter().filter(|v| v.status.is_rejection()) {
-        for reason in &v.status.reasons {
-            *histogram.entry(reason).or_insert(0) += 1;
-        }
-    }
-    let mut parts: Vec<String> = histogram.iter().map(|(r, n)| format!("{n} {r}")).collect();
-    parts.sort();
-    let mut msg = format!("0/{nodes_total} nodes are available:");
-    if !parts.is_empty() {
-        msg.push_str(&format!(" {}.", parts.join(", ")));
-    }
-    if let Some(post) = post_filter {
-        msg.push_str(&format!(" {post}."));
-    }
-    msg
+    fit_error(
+        nodes_total,
+        &rejections(verdicts),
+        "",
+        post_filter.unwrap_or(""),
+    )
 }
 
-/// Runs the filters in order, but not those whose PreFilter returned Skip.
-fn run_filters(
-    fw: &Framework,
-    skipped: &HashSet<&'static str>,
+fn rejections(verdicts: &[NodeVerdict]) -> NodeToStatus {
+    let mut statuses = NodeToStatus::default();
+    for v in verdicts.iter().filter(|v| v.status.is_rejection()) {
+        statuses.set(&v.node, v.status.clone());
+    }
+    statuses
+}
+
+fn nominated_node_name(pod: &Pod) -> Option<&str> {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.nominated_node_name.as_deref())
+        .filter(|n| !n.is_empty())
+}
+
+/// No node fits: the PostFilter plugins may find a way (preemption); the FailedScheduling
+/// message tells what filtering and they found.
+fn unschedulable(
+    handle: &Handle<'_>,
     state: &CycleState,
     pod: &Pod,
-    node: &NodeInfo,
-) -> Status {
-    for plugin in fw.filter.iter().filter(|p| !skipped.contains(p.name())) {
-        let status = plugin.filter(state, pod, node);
-        if !status.is_success() {
-            return status.by(plugin.name());
-        }
+    statuses: &NodeToStatus,
+    pre_filter_msg: &str,
+    decision: &mut Decision,
+) {
+    let mut post_filter_msg = String::new();
+    if !handle.framework.post_filter.is_empty() {
+        let (result, status) = handle
+            .framework
+            .run_post_filter_plugins(handle, state, pod, statuses);
+        post_filter_msg = status.to_string();
+        decision.post_filter = Some(PostFilterOutcome { status, result });
     }
-    Status::success()
+    decision.outcome = Outcome::Unschedulable {
+        message: fit_error(
+            handle.snapshot.nodes.len(),
+            statuses,
+            pre_filter_msg,
+            &post_filter_msg,
+        ),
+    };
 }
 
 /// Decides where `pod` goes. `start` rotates where filtering begins, as kube-scheduler does, so
@@ -128,6 +176,7 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
         nodes_total: total,
         nodes_feasible: 0,
         sampled: false,
+        post_filter: None,
     };
     if total == 0 {
         decision.outcome = Outcome::Unschedulable {
@@ -135,6 +184,11 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
         };
         return decision;
     }
+    let handle = Handle {
+        framework: fw,
+        snapshot,
+        offset: start,
+    };
     let mut state = CycleState::default();
     // Plugins with nothing to say about this pod (Skip) are not run at the next point, as
     // kube-scheduler's SkipFilterPlugins / SkipScorePlugins.
@@ -156,8 +210,34 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
         }
         if status.is_rejection() {
             let status = status.by(plugin.name());
-            decision.outcome = Outcome::Unschedulable {
-                message: format!("0/{total} nodes are available: {status}."),
+            let pre_filter_msg = status.to_string();
+            // Every node shares the PreFilter's verdict, so preemption weighs them all alike.
+            let statuses = NodeToStatus::new(status);
+            unschedulable(
+                &handle,
+                &state,
+                pod,
+                &statuses,
+                &pre_filter_msg,
+                &mut decision,
+            );
+            return decision;
+        }
+    }
+    state.skip_filter_plugins = skip_filter;
+    // A node nominated by an earlier preemption is likely the only one that fits: try it alone
+    // first (evaluateNominatedNode).
+    if let Some(node) = nominated_node_name(pod).and_then(|n| snapshot.get(n)) {
+        let status = fw.run_filter_plugins_with_nominated_pods(&state, pod, node, snapshot);
+        if status.is_success() {
+            decision.verdicts.push(NodeVerdict {
+                node: node.name.clone(),
+                status,
+            });
+            decision.nodes_feasible = 1;
+            decision.sampled = total > 1;
+            decision.outcome = Outcome::Scheduled {
+                node: node.name.clone(),
             };
             return decision;
         }
@@ -166,7 +246,7 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
     let mut feasible: Vec<Arc<NodeInfo>> = Vec::new();
     for i in 0..total {
         let node = &snapshot.nodes[(start + i) % total];
-        let status = run_filters(fw, &skip_filter, &state, pod, node);
+        let status = fw.run_filter_plugins_with_nominated_pods(&state, pod, node, snapshot);
         if status.code == Code::Error {
             decision.outcome = Outcome::Error {
                 message: format!("running {} on {}: {status}", status.plugin, node.name),
@@ -187,9 +267,8 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
     }
     decision.nodes_feasible = feasible.len();
     if feasible.is_empty() {
-        decision.outcome = Outcome::Unschedulable {
-            message: fit_error_message(total, &decision.verdicts, None),
-        };
+        let statuses = rejections(&decision.verdicts);
+        unschedulable(&handle, &state, pod, &statuses, "", &mut decision);
         return decision;
     }
     if feasible.len() == 1 {

@@ -1,16 +1,19 @@
 //! The scheduling framework: one trait per extension point (as kube-scheduler's
 //! framework/interface.go), the per-cycle state plugins share, and [`Framework`], the ordered
-//! plugin sets with their score weights, built from a registry by name.
+//! plugin sets with their score weights, built from a registry by name. Plugins only decide:
+//! none of them calls the API (the running scheduler carries out what PostFilter proposes).
 
 pub mod node_info;
 pub mod resource;
 pub mod status;
 
 use std::any::Any;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
+
+use super::queue::pod_key;
 
 pub use node_info::{
     AffinityTerm, Labels, NodeInfo, PodAffinityTerms, PodInfo, Snapshot, WeightedAffinityTerm,
@@ -21,10 +24,21 @@ pub use status::{Code, Status};
 /// The highest score a plugin may give after normalization.
 pub const MAX_NODE_SCORE: i64 = 100;
 
+/// `0/3 nodes are available` (framework.NoNodeAvailableMsg).
+pub const NO_NODE_AVAILABLE: &str = "nodes are available";
+
+/// A pod's priority, 0 when unset (corev1helpers.PodPriority).
+pub fn pod_priority(pod: &Pod) -> i32 {
+    pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
+}
+
 /// Data one plugin computes in an early extension point for its later ones, for one pod's cycle.
 #[derive(Default)]
 pub struct CycleState {
     data: HashMap<&'static str, Box<dyn Any + Send + Sync>>,
+    /// Filter plugins whose PreFilter returned Skip: not run for this pod
+    /// (kube-scheduler's `SkipFilterPlugins`).
+    pub skip_filter_plugins: std::collections::HashSet<&'static str>,
 }
 
 impl CycleState {
@@ -49,6 +63,148 @@ pub trait PreFilterPlugin: Plugin {
 
 pub trait FilterPlugin: Plugin {
     fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status;
+}
+
+/// Runs when no node passed the filters, to make the pod schedulable in a later cycle
+/// (preemption). It proposes; the running scheduler carries the proposal out.
+pub trait PostFilterPlugin: Plugin {
+    fn post_filter(
+        &self,
+        handle: &Handle<'_>,
+        state: &CycleState,
+        pod: &Pod,
+        statuses: &NodeToStatus,
+    ) -> (Option<PostFilterResult>, Status);
+}
+
+/// What a PostFilter plugin may use besides the pod: the framework (to rerun the filters) and
+/// the cycle's snapshot (kube-scheduler's framework.Handle, reduced to that).
+pub struct Handle<'a> {
+    pub framework: &'a Framework,
+    pub snapshot: &'a Snapshot,
+    /// Where to start among candidate nodes; kube-scheduler draws it at random, kubox rotates it
+    /// per cycle (and tests pin it).
+    pub offset: usize,
+}
+
+/// Why each node was rejected in one cycle (framework.NodeToStatus): a status per node looked
+/// at, and one status standing for every node that was not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodeToStatus {
+    statuses: BTreeMap<String, Status>,
+    absent: Status,
+}
+
+impl Default for NodeToStatus {
+    /// Nodes not looked at are UnschedulableAndUnresolvable, with no reason (NewDefaultNodeToStatus).
+    fn default() -> Self {
+        NodeToStatus::new(Status::with_reasons(
+            Code::UnschedulableAndUnresolvable,
+            Vec::new(),
+        ))
+    }
+}
+
+impl NodeToStatus {
+    pub fn new(absent: Status) -> Self {
+        NodeToStatus {
+            statuses: BTreeMap::new(),
+            absent,
+        }
+    }
+
+    pub fn set(&mut self, node: &str, status: Status) {
+        self.statuses.insert(node.to_string(), status);
+    }
+
+    pub fn set_absent(&mut self, status: Status) {
+        self.absent = status;
+    }
+
+    /// The node's status, or the absent nodes' one.
+    pub fn get(&self, node: &str) -> &Status {
+        self.statuses.get(node).unwrap_or(&self.absent)
+    }
+
+    /// How many nodes have a status of their own.
+    pub fn len(&self) -> usize {
+        self.statuses.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statuses.is_empty()
+    }
+
+    /// The nodes of `snapshot` whose status has `code`, in snapshot order (NodesForStatusCode).
+    pub fn nodes_with_code<'s>(
+        &self,
+        snapshot: &'s Snapshot,
+        code: Code,
+    ) -> Vec<&'s Arc<NodeInfo>> {
+        snapshot
+            .nodes
+            .iter()
+            .filter(|n| self.get(&n.name).code == code)
+            .collect()
+    }
+}
+
+/// framework.FitError's text: `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) had
+/// untolerated taint {dedicated: gpu}.` — the PreFilter message if PreFilter rejected the pod,
+/// else every node's reasons counted (absent nodes count with the absent status), rendered
+/// `N reason`, sorted as strings; then the PostFilter message (` preemption: ...`) as it is.
+pub fn fit_error(
+    num_all_nodes: usize,
+    statuses: &NodeToStatus,
+    pre_filter_msg: &str,
+    post_filter_msg: &str,
+) -> String {
+    let mut msg = format!("0/{num_all_nodes} {NO_NODE_AVAILABLE}:");
+    if !pre_filter_msg.is_empty() {
+        msg.push_str(&format!(" {pre_filter_msg}."));
+    } else {
+        let mut histogram: HashMap<&str, usize> = HashMap::new();
+        for status in statuses.statuses.values() {
+            for reason in &status.reasons {
+                *histogram.entry(reason).or_insert(0) += 1;
+            }
+        }
+        let absent = num_all_nodes.saturating_sub(statuses.len());
+        if absent > 0 {
+            for reason in &statuses.absent.reasons {
+                *histogram.entry(reason).or_insert(0) += absent;
+            }
+        }
+        let mut parts: Vec<String> = histogram.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        parts.sort();
+        if !parts.is_empty() {
+            msg.push_str(&format!(" {}.", parts.join(", ")));
+        }
+    }
+    if !post_filter_msg.is_empty() {
+        msg.push_str(&format!(" {post_filter_msg}"));
+    }
+    msg
+}
+
+/// What a PostFilter plugin proposes (framework.PostFilterResult, plus what kube-scheduler's
+/// plugin would have done itself: the victims to evict).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PostFilterResult {
+    /// The node the pod should wait for; empty clears an earlier nomination.
+    pub nominated_node: String,
+    /// The pods to evict from that node, most important first.
+    pub victims: Vec<Arc<Pod>>,
+    /// Every node where evictions would make room, with its victims, in the order found.
+    pub candidates: Vec<Candidate>,
+}
+
+/// A node the pod fits on once `victims` are gone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    pub node: String,
+    /// Most important first.
+    pub victims: Vec<Arc<Pod>>,
 }
 
 pub trait PreScorePlugin: Plugin {
@@ -103,6 +259,92 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
 pub struct Framework {
     pub pre_filter: Vec<Arc<dyn PreFilterPlugin>>,
     pub filter: Vec<Arc<dyn FilterPlugin>>,
+    pub post_filter: Vec<Arc<dyn PostFilterPlugin>>,
     pub pre_score: Vec<Arc<dyn PreScorePlugin>>,
     pub score: Vec<(Arc<dyn ScorePlugin>, i64)>,
+}
+
+impl Framework {
+    /// The filters in order; the first that does not succeed names itself in the status.
+    pub fn run_filter_plugins(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
+        for plugin in self
+            .filter
+            .iter()
+            .filter(|p| !state.skip_filter_plugins.contains(p.name()))
+        {
+            let status = plugin.filter(state, pod, node);
+            if !status.is_success() {
+                return status.by(plugin.name());
+            }
+        }
+        Status::success()
+    }
+
+    /// The filters, with the pods nominated to this node that are at least as important as
+    /// `pod` counted as running; if that passes, once more without them, since a nominated pod
+    /// may yet land elsewhere (RunFilterPluginsWithNominatedPods). A pod must not take room
+    /// freed by a preemption for a pod it yields to.
+    pub fn run_filter_plugins_with_nominated_pods(
+        &self,
+        state: &CycleState,
+        pod: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
+        let key = pod_key(pod);
+        let priority = pod_priority(pod);
+        let nominated: Vec<&Arc<PodInfo>> = snapshot
+            .nominated_pods_for_node(&node.name)
+            .iter()
+            .filter(|p| p.key != key && pod_priority(&p.pod) >= priority)
+            .collect();
+        if nominated.is_empty() {
+            return self.run_filter_plugins(state, pod, node);
+        }
+        let mut with_nominated = node.clone();
+        for p in nominated {
+            with_nominated.add_pod(p.clone());
+        }
+        let status = self.run_filter_plugins(state, pod, &with_nominated);
+        if !status.is_success() {
+            return status;
+        }
+        self.run_filter_plugins(state, pod, node)
+    }
+
+    /// The PostFilter plugins in order (RunPostFilterPlugins): the first success or
+    /// UnschedulableAndUnresolvable answers; otherwise the reasons of all of them, Unschedulable,
+    /// with the last proposal that changes the nomination.
+    pub fn run_post_filter_plugins(
+        &self,
+        handle: &Handle<'_>,
+        state: &CycleState,
+        pod: &Pod,
+        statuses: &NodeToStatus,
+    ) -> (Option<PostFilterResult>, Status) {
+        let mut result = None;
+        let mut reasons = Vec::new();
+        let mut rejector = "";
+        for plugin in &self.post_filter {
+            let (r, status) = plugin.post_filter(handle, state, pod, statuses);
+            match status.code {
+                Code::Success => return (r, status),
+                Code::UnschedulableAndUnresolvable => return (r, status.by(plugin.name())),
+                Code::Unschedulable => {
+                    if r.is_some() {
+                        result = r;
+                    }
+                }
+                Code::Error | Code::Skip => return (None, status.by(plugin.name())),
+            }
+            reasons.extend(status.reasons);
+            if rejector.is_empty() {
+                rejector = plugin.name();
+            }
+        }
+        (
+            result,
+            Status::with_reasons(Code::Unschedulable, reasons).by(rejector),
+        )
+    }
 }

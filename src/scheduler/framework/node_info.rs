@@ -1,6 +1,7 @@
 //! What the scheduler knows about a node: the Node, the pods on it (bound or assumed), their
-//! summed requests, the host ports in use and the images present. A [`Snapshot`] of all nodes is
-//! taken once per scheduling cycle and never changes under the plugins.
+//! summed requests, the host ports in use and the images present. A [`Snapshot`] of all nodes
+//! (and of the pods nominated to them by preemption) is taken once per scheduling cycle and
+//! never changes under the plugins.
 //!
 //! Pods' inter-pod (anti-)affinity terms are parsed once, when the pod enters the cache (as
 //! kube-scheduler's framework.PodInfo does), so plugins never re-parse selectors per cycle.
@@ -358,6 +359,9 @@ pub struct Snapshot {
     /// Every namespace's labels, for inter-pod affinity's namespace selectors (the
     /// namespace lister kube-scheduler's InterPodAffinity reads).
     pub namespace_labels: Arc<HashMap<String, Labels>>,
+    /// Pending pods nominated to each node by an earlier preemption (the queue's nominator):
+    /// the filters count those at least as important as the pod at hand as if they ran there.
+    pub nominated: HashMap<String, Vec<Arc<PodInfo>>>,
 }
 
 impl Snapshot {
@@ -372,12 +376,23 @@ impl Snapshot {
             nodes,
             image_nodes,
             namespace_labels: Arc::default(),
+            nominated: HashMap::new(),
         }
     }
 
     pub fn with_namespaces(mut self, namespace_labels: Arc<HashMap<String, Labels>>) -> Self {
         self.namespace_labels = namespace_labels;
         self
+    }
+
+    /// The same nodes, with the pods nominated to them.
+    pub fn with_nominated(mut self, nominated: HashMap<String, Vec<Arc<PodInfo>>>) -> Self {
+        self.nominated = nominated;
+        self
+    }
+
+    pub fn nominated_pods_for_node(&self, node: &str) -> &[Arc<PodInfo>] {
+        self.nominated.get(node).map_or(&[], Vec::as_slice)
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {

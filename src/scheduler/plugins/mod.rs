@@ -2,6 +2,7 @@
 //! Kubernetes' score weights.
 
 pub mod balanced_allocation;
+pub mod default_preemption;
 pub mod image_locality;
 pub mod inter_pod_affinity;
 pub mod names;
@@ -50,5 +51,6 @@ pub fn default_framework() -> Framework {
             (Arc::new(balanced_allocation::BalancedAllocation), 1),
             (Arc::new(image_locality::ImageLocality), 1),
         ],
+        post_filter: vec![Arc::new(default_preemption::DefaultPreemption)],
     }
 }

@@ -1,6 +1,7 @@
 //! Kubernetes' plugin names and the reason strings each writes into FailedScheduling messages
 //! (pkg/scheduler/framework/plugins/*), in one table.
 
+pub const DEFAULT_PREEMPTION: &str = "DefaultPreemption";
 pub const NODE_UNSCHEDULABLE: &str = "NodeUnschedulable";
 pub const NODE_NAME: &str = "NodeName";
 pub const TAINT_TOLERATION: &str = "TaintToleration";

@@ -6,6 +6,11 @@
 //!   attempt to at most 10 s.
 //! - **unschedulable**: pods no node fits. They go back when a cluster event could help them (a
 //!   node added or changed, a pod deleted, their own spec changed), or after 5 minutes at most.
+//!   An event that comes while a pod is being scheduled counts for it when it fails.
+//!
+//! The queue also keeps the nominator: which pending pods wait for which node after preempting
+//! on it (`status.nominatedNodeName`, or the scheduler's own nomination before that status update
+//! comes back), so that less important pods do not take the room meanwhile.
 //!
 //! Time comes from tokio's clock, so tests run on a paused clock.
 
@@ -37,7 +42,22 @@ pub fn pod_key(pod: &Pod) -> PodKey {
 }
 
 fn priority(pod: &Pod) -> i32 {
-    pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0)
+    crate::scheduler::framework::pod_priority(pod)
+}
+
+fn nominated_node_name(pod: &Pod) -> &str {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.nominated_node_name.as_deref())
+        .unwrap_or("")
+}
+
+fn resource_version(pod: &Pod) -> u64 {
+    pod.metadata
+        .resource_version
+        .as_deref()
+        .and_then(|rv| rv.parse().ok())
+        .unwrap_or(0)
 }
 
 /// A pod in the queue and what the queue knows about it.
@@ -163,6 +183,11 @@ struct Lanes {
     /// The latest version of each pod, by key.
     latest: HashMap<PodKey, QueuedPod>,
     generation: u64,
+    /// Cluster events so far, and how many there had been when each in-flight pod was popped.
+    events: u64,
+    popped_at: HashMap<PodKey, u64>,
+    /// The nominator: pod → (nominated node, the pod).
+    nominated: HashMap<PodKey, (String, Arc<Pod>)>,
 }
 
 pub struct SchedulingQueue {
@@ -198,6 +223,12 @@ impl SchedulingQueue {
             self.update(pod);
             return;
         }
+        let nominated = nominated_node_name(&pod);
+        if !nominated.is_empty() {
+            lanes
+                .nominated
+                .insert(key.clone(), (nominated.to_string(), pod.clone()));
+        }
         let qp = QueuedPod {
             pod,
             key,
@@ -221,6 +252,7 @@ impl SchedulingQueue {
             return;
         };
         let spec_changed = qp.pod.spec != pod.spec;
+        lanes.update_nomination(&key, &qp.pod, &pod);
         qp.pod = pod;
         let lane = lanes.lane.get(&key).map_or(Lane::Active, |(l, _)| *l);
         match lane {
@@ -247,6 +279,32 @@ impl SchedulingQueue {
         lanes.lane.remove(key);
         lanes.latest.remove(key);
         lanes.unschedulable.remove(key);
+        lanes.popped_at.remove(key);
+        lanes.nominated.remove(key);
+    }
+
+    /// Nominates a queued pod to `node` after it preempted there, or clears its nomination
+    /// (`node` empty), ahead of the status update saying so (AddNominatedPod, override mode).
+    pub fn nominate(&self, pod: Arc<Pod>, node: &str) {
+        let key = pod_key(&pod);
+        let mut lanes = self.lock();
+        lanes.nominated.remove(&key);
+        if !node.is_empty() && lanes.latest.contains_key(&key) {
+            lanes.nominated.insert(key, (node.to_string(), pod));
+        }
+    }
+
+    /// The pod was assumed on a node: it no longer waits for one (DeleteNominatedPodIfExists).
+    pub fn forget_nomination(&self, key: &str) {
+        self.lock().nominated.remove(key);
+    }
+
+    /// Every nominated pod and its node.
+    pub fn nominated_pods(&self) -> Vec<(String, Arc<Pod>)> {
+        let lanes = self.lock();
+        let mut out: Vec<(String, Arc<Pod>)> = lanes.nominated.values().cloned().collect();
+        out.sort_by_key(|(node, pod)| (node.clone(), pod_key(pod)));
+        out
     }
 
     /// The next pod to schedule, waiting until there is one.
@@ -282,6 +340,8 @@ impl SchedulingQueue {
                 lanes
                     .lane
                     .insert(latest.key.clone(), (Lane::InFlight, generation));
+                let events = lanes.events;
+                lanes.popped_at.insert(latest.key.clone(), events);
                 return Some(latest);
             }
         }
@@ -302,20 +362,28 @@ impl SchedulingQueue {
         }
     }
 
-    /// An attempt failed: the pod waits in backoffQ (errors) or the unschedulable lane.
+    /// An attempt failed: the pod waits in backoffQ (errors) or the unschedulable lane — unless
+    /// a cluster event came while it was being scheduled, which may have been the one it needs:
+    /// then it only backs off.
     pub fn requeue(&self, mut qp: QueuedPod, failure: Failure) {
         let mut lanes = self.lock();
+        let popped_at = lanes.popped_at.remove(&qp.key);
         // Deleted while in flight: drop it.
         if !lanes.latest.contains_key(&qp.key) {
             return;
         }
-        if let Some(latest) = lanes.latest.get(&qp.key) {
+        // The newer of the two: the queue's (from the watch) or the caller's (its own write).
+        if let Some(latest) = lanes.latest.get(&qp.key)
+            && resource_version(&latest.pod) >= resource_version(&qp.pod)
+        {
             qp.pod = latest.pod.clone();
         }
         qp.attempts += 1;
         qp.since = Instant::now();
+        let missed_event = popped_at.is_some_and(|at| at < lanes.events);
         match failure {
             Failure::Error => lanes.put(qp, Lane::Backoff),
+            Failure::Unschedulable if missed_event => lanes.put(qp, Lane::Backoff),
             Failure::Unschedulable => {
                 let generation = lanes.next_generation();
                 lanes
@@ -334,6 +402,7 @@ impl SchedulingQueue {
     pub fn on_cluster_event(&self, _event: ClusterEvent) {
         let now = Instant::now();
         let mut lanes = self.lock();
+        lanes.events += 1;
         let moved: Vec<QueuedPod> = lanes.unschedulable.drain().map(|(_, qp)| qp).collect();
         let any = !moved.is_empty();
         for qp in moved {
@@ -386,6 +455,20 @@ impl SchedulingQueue {
 }
 
 impl Lanes {
+    /// A new version of a queued pod (updateNominatedPod): its status decides its nomination,
+    /// except that an update still without one keeps the scheduler's own nomination.
+    fn update_nomination(&mut self, key: &str, old: &Pod, new: &Arc<Pod>) {
+        let kept = self.nominated.remove(key).map(|(node, _)| node);
+        let node = match nominated_node_name(new) {
+            "" if nominated_node_name(old).is_empty() => kept,
+            "" => None,
+            n => Some(n.to_string()),
+        };
+        if let Some(node) = node {
+            self.nominated.insert(key.to_string(), (node, new.clone()));
+        }
+    }
+
     fn next_generation(&mut self) -> u64 {
         self.generation += 1;
         self.generation
@@ -539,6 +622,94 @@ mod tests {
         let again = q.pop().await;
         assert_eq!(again.key, "default/web");
         assert_eq!((Instant::now() - started).as_secs(), 300);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_event_while_in_flight_is_not_lost() {
+        let q = SchedulingQueue::new();
+        q.add(pod("web", 0));
+        let qp = q.pop().await;
+        // A victim's deletion lands while the pod is still being scheduled.
+        q.on_cluster_event(ClusterEvent::PodDeleted);
+        q.requeue(qp, Failure::Unschedulable);
+        assert_eq!(q.view()[0].lane, Lane::Backoff);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let qp = q.try_pop().expect("retried after its back-off");
+
+        // Without an event in flight, it waits for one as before.
+        q.requeue(qp, Failure::Unschedulable);
+        assert_eq!(q.view()[0].lane, Lane::Unschedulable);
+    }
+
+    fn nominated(name: &str, prio: i32, node: Option<&str>, rv: &str) -> Arc<Pod> {
+        let mut p = (*pod(name, prio)).clone();
+        p.metadata.resource_version = Some(rv.into());
+        p.status = Some(k8s_openapi::api::core::v1::PodStatus {
+            nominated_node_name: node.map(str::to_string),
+            ..Default::default()
+        });
+        Arc::new(p)
+    }
+
+    fn nominations(q: &SchedulingQueue) -> Vec<(String, String)> {
+        q.nominated_pods()
+            .into_iter()
+            .map(|(node, p)| (node, pod_key(&p)))
+            .collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_nominator_follows_the_pods_status_and_the_schedulers_own_word() {
+        let q = SchedulingQueue::new();
+        // A pod that comes in nominated (after a scheduler restart, say).
+        q.add(nominated("a", 10, Some("n1"), "1"));
+        q.add(nominated("b", 10, None, "2"));
+        assert_eq!(nominations(&q), [("n1".into(), "default/a".into())]);
+
+        // The scheduler nominates b; an update without the status yet keeps it.
+        let qp = q.try_pop().unwrap();
+        let qp_b = q.try_pop().unwrap();
+        assert_eq!(qp_b.key, "default/b");
+        q.nominate(qp_b.pod.clone(), "n2");
+        q.update(nominated("b", 10, None, "3"));
+        assert!(nominations(&q).contains(&("n2".into(), "default/b".into())));
+
+        // Its status says so; then its status clears it.
+        q.update(nominated("b", 10, Some("n2"), "4"));
+        q.update(nominated("b", 10, None, "5"));
+        assert_eq!(nominations(&q), [("n1".into(), "default/a".into())]);
+
+        // The scheduler clears one, and a deleted pod is forgotten.
+        q.nominate(qp.pod.clone(), "");
+        assert!(nominations(&q).is_empty());
+        q.nominate(qp.pod.clone(), "n1");
+        q.delete("default/a");
+        assert!(nominations(&q).is_empty());
+        q.nominate(qp.pod, "n1");
+        assert!(
+            nominations(&q).is_empty(),
+            "a pod not queued is not nominated"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requeue_keeps_the_newer_of_the_callers_and_the_watchs_pod() {
+        let q = SchedulingQueue::new();
+        q.add(nominated("web", 0, None, "5"));
+        let mut qp = q.pop().await;
+        // The scheduler wrote the status (rv 6) before the watch delivered it.
+        qp.pod = nominated("web", 0, Some("n1"), "6");
+        q.requeue(qp, Failure::Error);
+        tokio::time::advance(Duration::from_secs(1)).await;
+        let mut qp = q.try_pop().unwrap();
+        assert_eq!(qp.pod.metadata.resource_version.as_deref(), Some("6"));
+        // The watch got further (rv 7) than the caller's copy.
+        q.update(nominated("web", 0, None, "7"));
+        qp.pod = nominated("web", 0, Some("n1"), "6");
+        q.requeue(qp, Failure::Error);
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let qp = q.try_pop().unwrap();
+        assert_eq!(qp.pod.metadata.resource_version.as_deref(), Some("7"));
     }
 
     #[tokio::test(start_paused = true)]
