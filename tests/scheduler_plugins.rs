@@ -639,7 +639,8 @@ fn required_anti_affinity_puts_one_replica_per_node_and_explains_the_rest() {
     assert_eq!(
         outcomes[3],
         Outcome::Unschedulable {
-            message: "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules."
+            message: "0/3 nodes are available: 3 node(s) didn't match pod anti-affinity rules. \
+                      preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
                 .into()
         }
     );
@@ -652,7 +653,8 @@ fn required_anti_affinity_puts_one_replica_per_node_and_explains_the_rest() {
     assert_eq!(
         schedule_in_turn(&mut nodes, vec![intruder]),
         [Outcome::Unschedulable {
-            message: "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."
+            message: "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules. \
+                      preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod."
                 .into()
         }]
     );
@@ -710,7 +712,8 @@ fn hard_topology_spread_fills_zones_evenly_and_explains_why_not() {
     assert_eq!(
         outcomes[1],
         Outcome::Unschedulable {
-            message: "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label).".into()
+            message: "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match pod topology spread constraints, 1 node(s) didn't match pod topology spread constraints (missing required label). \
+                      preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims found for incoming pod.".into()
         }
     );
 }
