@@ -108,3 +108,5 @@ impl Served {
         server.parse().unwrap()
     }
 }
+
+pub mod docker;
