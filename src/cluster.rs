@@ -160,19 +160,29 @@ fn write_kubeconfig(dir: &Path, addr: SocketAddr, token: Option<&str>) -> Result
     std::fs::rename(&tmp, &path).map_err(io)
 }
 
-/// Resolves when the process gets SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
+/// Resolves when the process gets SIGINT or SIGTERM. The handlers are installed by this call,
+/// not on the first poll: a signal sent right after kubox says it is up is not lost (it would
+/// otherwise still have its default action and kill the process without a clean stop).
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops kubox");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        match (interrupt, terminate) {
+            (Ok(mut interrupt), Ok(mut terminate)) => {
+                tokio::select! {
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            (Ok(mut interrupt), Err(e)) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops kubox");
+                interrupt.recv().await;
+            }
+            (Err(e), _) => {
+                tracing::warn!(error = %e, "cannot listen for SIGINT; falling back to ctrl_c");
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
     }
 }

@@ -88,6 +88,8 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
         token: common.token.clone(),
     };
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
+    // Listening before saying "up", so a signal right after it stops kubox cleanly.
+    let stop = shutdown_signal();
     let store = cluster.api.store();
     let address = cluster
         .http_address
@@ -107,7 +109,7 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
             .join(kubox::cluster::KUBECONFIG_FILE)
             .display()
     );
-    shutdown_signal().await;
+    stop.await;
     tracing::info!("stopping: finishing queued writes and closing the store");
     cluster.shutdown().await;
     tracing::info!("stopped cleanly");
