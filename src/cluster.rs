@@ -274,7 +274,12 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Connects to the Docker daemon; the error says why it is not available.
+/// Connects to the Docker daemon (`DOCKER_HOST` or the default socket); the error says why it
+/// is not available.
 async fn connect_docker() -> Result<(Arc<dyn Runtime>, String), String> {
-    Err("the Docker runtime is not built into this kubox yet".to_string())
+    let docker = crate::kubelet::runtime::docker::DockerRuntime::connect()
+        .await
+        .map_err(|e| e.to_string())?;
+    let version = docker.version().await.map_err(|e| e.to_string())?;
+    Ok((Arc::new(docker), version.version))
 }

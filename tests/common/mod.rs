@@ -116,3 +116,5 @@ impl Served {
         server.parse().unwrap()
     }
 }
+
+pub mod docker;

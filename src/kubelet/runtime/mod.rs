@@ -6,6 +6,7 @@
 //! Everything a runtime creates carries the pod's identity and kubox's ownership labels, so a
 //! kubelet can list exactly what is its own (and never touch anything else) after a restart.
 
+pub mod docker;
 pub mod sim;
 
 use std::collections::BTreeMap;
