@@ -36,6 +36,8 @@ struct AggregateKey {
     namespace: String,
     name: String,
     uid: String,
+    /// `spec.containers{app}`: events about different containers of one pod stay apart.
+    field_path: String,
     type_: EventType,
     reason: String,
     message: String,
@@ -83,6 +85,7 @@ impl EventRecorder {
             namespace: namespace.clone(),
             name: regarding.name.clone().unwrap_or_default(),
             uid: regarding.uid.clone().unwrap_or_default(),
+            field_path: regarding.field_path.clone().unwrap_or_default(),
             type_,
             reason: reason.to_string(),
             message: message.to_string(),
