@@ -171,7 +171,15 @@ fn main() {
     ];
     println!("| what | pods/s | p50 attempt | p99 attempt | target | met |");
     println!("|---|---|---|---|---|---|");
+    // `cargo bench --bench scheduler -- spread` runs the rows whose name contains "spread".
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     for (what, shape, pods, target, want) in rows {
+        if !only.is_empty() && !only.iter().any(|o| what.contains(o.as_str())) {
+            continue;
+        }
         let r = rt.block_on(run(shape, pods));
         println!(
             "| {what} | {:.0} | {:.2} ms | {:.2} ms | {target} | {} |",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 
+use super::framework::domain_counts::DomainCounts;
 use super::framework::{Labels, NodeInfo, PodInfo, Snapshot};
 use super::queue::pod_key;
 
@@ -20,6 +21,8 @@ pub struct Cache {
     /// Namespaces' labels, for inter-pod affinity's namespace selectors; shared with every
     /// snapshot until one changes.
     namespaces: Arc<HashMap<String, Labels>>,
+    /// Pods per topology domain for the selectors pods asked about, kept current here.
+    domain_counts: Arc<DomainCounts>,
 }
 
 impl Cache {
@@ -27,8 +30,16 @@ impl Cache {
         let name = node.metadata.name.clone().unwrap_or_default();
         let mut info = NodeInfo::new(node);
         let pods = match self.nodes.get(&name) {
-            Some(old) => old.pods.clone(),
-            None => self.orphans.remove(&name).unwrap_or_default(),
+            Some(old) => {
+                if old.labels() != info.labels() {
+                    self.domain_counts.clear();
+                }
+                old.pods.clone()
+            }
+            None => {
+                self.domain_counts.clear();
+                self.orphans.remove(&name).unwrap_or_default()
+            }
         };
         for p in pods {
             info.add_pod(p);
@@ -38,6 +49,7 @@ impl Cache {
 
     pub fn remove_node(&mut self, name: &str) {
         if let Some(info) = self.nodes.remove(name) {
+            self.domain_counts.clear();
             self.orphans.insert(name.to_string(), info.pods.clone());
         }
     }
@@ -48,7 +60,10 @@ impl Cache {
         self.remove_pod(&key);
         let info = Arc::new(PodInfo::new(pod));
         match self.nodes.get_mut(node) {
-            Some(n) => Arc::make_mut(n).add_pod(info),
+            Some(n) => {
+                self.domain_counts.pod_added(&info, n);
+                Arc::make_mut(n).add_pod(info);
+            }
             None => self.orphans.entry(node.to_string()).or_default().push(info),
         }
         self.pod_node.insert(key, node.to_string());
@@ -59,7 +74,9 @@ impl Cache {
             return;
         };
         if let Some(n) = self.nodes.get_mut(&node) {
-            Arc::make_mut(n).remove_pod(key);
+            if let Some(info) = Arc::make_mut(n).take_pod(key) {
+                self.domain_counts.pod_removed(&info, n);
+            }
         } else if let Some(list) = self.orphans.get_mut(&node) {
             list.retain(|p| p.key != key);
         }
@@ -94,5 +111,6 @@ impl Cache {
     pub fn snapshot(&self) -> Snapshot {
         Snapshot::new(self.nodes.values().cloned().collect())
             .with_namespaces(self.namespaces.clone())
+            .with_domain_counts(self.domain_counts.clone())
     }
 }

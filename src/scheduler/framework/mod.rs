@@ -3,6 +3,7 @@
 //! plugin sets with their score weights, built from a registry by name. Plugins only decide:
 //! none of them calls the API (the running scheduler carries out what PostFilter proposes).
 
+pub mod domain_counts;
 pub mod node_info;
 pub mod resource;
 pub mod status;

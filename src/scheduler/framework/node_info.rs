@@ -306,9 +306,12 @@ impl NodeInfo {
 
     /// Removes a pod by key; returns whether it was there.
     pub fn remove_pod(&mut self, key: &str) -> bool {
-        let Some(i) = self.pods.iter().position(|p| p.key == key) else {
-            return false;
-        };
+        self.take_pod(key).is_some()
+    }
+
+    /// Removes a pod by key and returns it.
+    pub fn take_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
+        let i = self.pods.iter().position(|p| p.key == key)?;
         let info = self.pods.swap_remove(i);
         self.pods_with_affinity.retain(|p| p.key != key);
         self.pods_with_required_anti_affinity
@@ -316,7 +319,7 @@ impl NodeInfo {
         self.requested.sub(&info.requests);
         self.non_zero_requested.sub(&info.non_zero);
         self.used_ports = self.pods.iter().flat_map(|p| host_ports(&p.pod)).collect();
-        true
+        Some(info)
     }
 
     pub fn labels(&self) -> Option<&Labels> {
@@ -362,6 +365,8 @@ pub struct Snapshot {
     /// Pending pods nominated to each node by an earlier preemption (the queue's nominator):
     /// the filters count those at least as important as the pod at hand as if they ran there.
     pub nominated: HashMap<String, Vec<Arc<PodInfo>>>,
+    /// Per-domain pod counts the cache keeps current (PodTopologySpread's fast path).
+    pub domain_counts: Arc<super::domain_counts::DomainCounts>,
 }
 
 impl Snapshot {
@@ -377,7 +382,13 @@ impl Snapshot {
             image_nodes,
             namespace_labels: Arc::default(),
             nominated: HashMap::new(),
+            domain_counts: Arc::default(),
         }
+    }
+
+    pub fn with_domain_counts(mut self, counts: Arc<super::domain_counts::DomainCounts>) -> Self {
+        self.domain_counts = counts;
+        self
     }
 
     pub fn with_namespaces(mut self, namespace_labels: Arc<HashMap<String, Labels>>) -> Self {

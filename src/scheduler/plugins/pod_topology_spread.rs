@@ -25,6 +25,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 use super::names::{ERR_TOPOLOGY_SPREAD, ERR_TOPOLOGY_SPREAD_MISSING_LABEL, POD_TOPOLOGY_SPREAD};
 use super::{node_affinity, taint_toleration};
 use crate::api::selector::LabelSelector;
+use crate::scheduler::framework::domain_counts::CounterKey;
 use crate::scheduler::framework::node_info::pod_namespace;
 use crate::scheduler::framework::{
     CycleState, FilterPlugin, Labels, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilterPlugin,
@@ -173,6 +174,65 @@ fn add(counts: &mut HashMap<String, i64>, value: &str, n: i64) {
     }
 }
 
+/// True when the pod's own node selection cannot exclude a node (no nodeSelector, no required
+/// node affinity).
+fn selects_every_node(pod: &Pod) -> bool {
+    let Some(spec) = pod.spec.as_ref() else {
+        return true;
+    };
+    spec.node_selector.as_ref().is_none_or(|s| s.is_empty())
+        && spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .is_none()
+}
+
+/// The common case — one hard constraint that every node with its key takes part in — answered
+/// from the counts the cache keeps per domain, instead of scanning every node's pods.
+fn kept_counts(
+    pod: &Pod,
+    constraints: &[Constraint],
+    snapshot: &Snapshot,
+    namespace: &str,
+) -> Option<HashMap<String, i64>> {
+    let [c] = constraints else {
+        return None;
+    };
+    if c.selector.is_empty()
+        || c.honor_node_taints
+        || (c.honor_node_affinity && !selects_every_node(pod))
+    {
+        return None;
+    }
+    let key = CounterKey {
+        namespace: namespace.to_string(),
+        topology_key: c.topology_key.clone(),
+        selector: format!("{:?}", c.selector),
+    };
+    Some(
+        snapshot
+            .domain_counts
+            .get_or_compute(&key, &c.selector, || {
+                let mut counts = count_maps(constraints, snapshot.nodes.len()).remove(0);
+                for node in &snapshot.nodes {
+                    if let Some(value) = node.labels().and_then(|l| l.get(&c.topology_key)) {
+                        add(
+                            &mut counts,
+                            value,
+                            count_matching(&node.pods, &c.selector, namespace),
+                        );
+                    }
+                }
+                counts
+            }),
+    )
+}
+
 /// What Filter needs, per hard constraint.
 struct PreFilterState {
     constraints: Vec<Constraint>,
@@ -224,6 +284,24 @@ impl PreFilterPlugin for PodTopologySpread {
             return Status::skip();
         }
         let namespace = pod_namespace(pod);
+        if let Some(counts) = kept_counts(pod, &constraints, snapshot, namespace) {
+            let min_counts = vec![
+                counts
+                    .values()
+                    .copied()
+                    .min()
+                    .unwrap_or(i64::from(i32::MAX)),
+            ];
+            state.write(
+                PRE_FILTER_STATE_KEY,
+                PreFilterState {
+                    constraints,
+                    counts: vec![counts],
+                    min_counts,
+                },
+            );
+            return Status::success();
+        }
         let mut counts = count_maps(&constraints, snapshot.nodes.len());
         let mut values = Vec::with_capacity(constraints.len());
         for node in &snapshot.nodes {
@@ -821,5 +899,72 @@ mod tests {
     fn a_pod_without_soft_constraints_is_not_scored() {
         let p = incoming(vec![hard("zone", 1, app("web"))]);
         assert_eq!(scores(&p, zones([1, 0, 0]), &["a1", "b1"]).0, Code::Skip);
+    }
+
+    /// The counts the cache keeps per domain stay equal to a fresh scan through pods added,
+    /// replaced, made terminating and removed, and through node label changes.
+    #[test]
+    fn kept_domain_counts_match_a_full_scan() {
+        use crate::scheduler::cache::Cache;
+        let spec = spread(vec![hard(
+            "zone",
+            1,
+            json!({"matchLabels": {"app": "web"}}),
+        )]);
+        let incoming = pod("incoming", &[("app", "web")], spec);
+        let counts_of = |snap: &Snapshot| -> HashMap<String, i64> {
+            let mut state = CycleState::default();
+            assert!(
+                PodTopologySpread
+                    .pre_filter(&mut state, &incoming, snap)
+                    .is_success()
+            );
+            state
+                .read::<PreFilterState>(PRE_FILTER_STATE_KEY)
+                .unwrap()
+                .counts[0]
+                .clone()
+        };
+        let fresh = |cache: &Cache| {
+            // The same nodes, in a snapshot with no kept counts: a full scan.
+            let snap = cache.snapshot();
+            counts_of(&Snapshot::new(snap.nodes.clone()))
+        };
+        let mut cache = Cache::default();
+        for (n, z) in [("n1", "a"), ("n2", "b"), ("n3", "b"), ("n4", "")] {
+            let labels: Vec<(&str, &str)> = if z.is_empty() {
+                vec![]
+            } else {
+                vec![("zone", z)]
+            };
+            cache.upsert_node(node(n, &labels).node.clone());
+        }
+        let web = |name: &str| Arc::new(pod(name, &[("app", "web")], json!({})));
+        cache.add_pod(web("w1"), "n1");
+        // Registered here (a scan), kept from now on.
+        assert_eq!(counts_of(&cache.snapshot()), fresh(&cache));
+        cache.add_pod(web("w2"), "n2");
+        cache.add_pod(web("w3"), "n4");
+        cache.add_pod(Arc::new(pod("other", &[("app", "db")], json!({}))), "n3");
+        cache.add_pod(
+            Arc::new(with_namespace(
+                pod("elsewhere", &[("app", "web")], json!({})),
+                "team",
+            )),
+            "n3",
+        );
+        assert_eq!(counts_of(&cache.snapshot()), fresh(&cache));
+        // Replaced by a terminating version of itself: no longer counted.
+        let mut dying = (*web("w2")).clone();
+        dying.metadata.deletion_timestamp = Some(crate::api::server::now());
+        cache.add_pod(Arc::new(dying), "n2");
+        cache.remove_pod("default/w1");
+        let kept = counts_of(&cache.snapshot());
+        assert_eq!(kept, fresh(&cache));
+        assert_eq!(kept, HashMap::from([("a".into(), 0), ("b".into(), 0)]));
+        // A node gains the key: the counts start over and see it.
+        cache.upsert_node(node("n4", &[("zone", "c")]).node.clone());
+        assert_eq!(counts_of(&cache.snapshot()), fresh(&cache));
+        assert_eq!(counts_of(&cache.snapshot())["c"], 1);
     }
 }
