@@ -47,7 +47,8 @@ pub struct DecisionRecord {
     pub pod: String,
     pub attempt: u32,
     pub at: Timestamp,
-    pub decision: Decision,
+    /// Shared with the cycle that made it: recording a decision copies nothing.
+    pub decision: Arc<Decision>,
 }
 
 /// The recent decisions, per pod, bounded.
@@ -289,7 +290,8 @@ impl Scheduler {
         let key = qp.key.clone();
         let snapshot = self.snapshot();
         let start = self.next_start.fetch_add(1, Ordering::Relaxed);
-        let decision = schedule(&self.framework, &pod, &snapshot, start);
+        let decision = Arc::new(schedule(&self.framework, &pod, &snapshot, start));
+        drop(snapshot);
         let trace_key = format!("/registry/pods/{key}");
         self.trace.record(|| {
             StepDraft::new(
