@@ -156,6 +156,17 @@ impl Kubelet {
         }
         let grace = grace_period(pod);
         let key = trace_key(pref);
+        if actions.create_sandbox && status.sandbox().is_some() {
+            // A new pod gets its first sandbox silently; a replaced one is said (SyncPod).
+            self.pod_event(
+                pod,
+                None,
+                EventType::Normal,
+                "SandboxChanged",
+                "Pod sandbox changed, it will be killed and re-created.",
+            )
+            .await;
+        }
         if actions.kill_pod {
             self.teardown_running(pod, status, grace).await;
         }
