@@ -65,6 +65,10 @@ pub(crate) struct Memory {
     pub exits_seen: HashMap<String, Instant>,
     /// When each `uid/image` pull last failed (the pull back-off's event time).
     pub pull_failures: HashMap<String, Instant>,
+    /// Containers the runtime reported an `oom` event for, per pod uid. Docker's own
+    /// `State.OOMKilled` is sometimes lost when the OOM and exit notifications race; the event
+    /// still says it (containerd's CRI takes the event as its word too).
+    pub oom_killed: HashMap<String, HashSet<String>>,
 }
 
 struct Worker {
@@ -264,9 +268,19 @@ impl Kubelet {
             match self.runtime.events(self.node_name()).await {
                 Ok(mut events) => {
                     while let Some(ev) = events.next().await {
-                        if let Some(w) = self.workers().get(&ev.pod_uid) {
-                            w.poke.notify_one();
+                        let poke = self.workers().get(&ev.pod_uid).map(|w| w.poke.clone());
+                        let Some(poke) = poke else {
+                            continue;
+                        };
+                        if ev.action == "oom" {
+                            // Remembered until the pod's worker ends.
+                            self.memory()
+                                .oom_killed
+                                .entry(ev.pod_uid.clone())
+                                .or_default()
+                                .insert(ev.container_id.clone());
                         }
+                        poke.notify_one();
                     }
                 }
                 Err(e) => {
@@ -407,6 +421,7 @@ impl Kubelet {
         self.workers().remove(&uid);
         let mut memory = self.memory();
         memory.failures.remove(&uid);
+        memory.oom_killed.remove(&uid);
         memory
             .pull_failures
             .retain(|k, _| !k.starts_with(&format!("{uid}/")));

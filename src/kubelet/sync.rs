@@ -80,7 +80,7 @@ impl Kubelet {
     pub(crate) async fn sync_pod(self: &Arc<Self>, pod: &Pod) -> Option<Instant> {
         let pref = pod_ref(pod);
         let status = match self.runtime.pod_status(self.node_name(), &pref).await {
-            Ok(s) => s,
+            Ok(s) => self.with_ooms(s),
             Err(e) => {
                 tracing::warn!(pod = %pref.name, error = %e, "runtime status unavailable");
                 return Some(Instant::now() + Duration::from_secs(1));
@@ -107,10 +107,27 @@ impl Kubelet {
             .runtime
             .pod_status(self.node_name(), &pref)
             .await
-            .unwrap_or(status);
+            .map_or(status, |s| self.with_ooms(s));
         self.note_exits(&status);
         self.write_status(pod, &pref, &status).await;
         wake
+    }
+
+    /// Exited containers the runtime sent an `oom` event for end `OOMKilled`, whatever the
+    /// runtime's inspect says.
+    fn with_ooms(&self, mut status: PodStatus) -> PodStatus {
+        let memory = self.memory();
+        let Some(ooms) = memory.oom_killed.get(&status.pod.uid) else {
+            return status;
+        };
+        for c in status
+            .containers
+            .iter_mut()
+            .filter(|c| c.state == State::Exited && ooms.contains(&c.id))
+        {
+            c.reason = Some("OOMKilled".into());
+        }
+        status
     }
 
     fn note_exits(&self, status: &PodStatus) {
@@ -139,6 +156,17 @@ impl Kubelet {
         }
         let grace = grace_period(pod);
         let key = trace_key(pref);
+        if actions.create_sandbox && status.sandbox().is_some() {
+            // A new pod gets its first sandbox silently; a replaced one is said (SyncPod).
+            self.pod_event(
+                pod,
+                None,
+                EventType::Normal,
+                "SandboxChanged",
+                "Pod sandbox changed, it will be killed and re-created.",
+            )
+            .await;
+        }
         if actions.kill_pod {
             self.teardown_running(pod, status, grace).await;
         }
