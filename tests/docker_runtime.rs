@@ -274,34 +274,43 @@ async fn a_missing_executable_cannot_run() {
 #[tokio::test]
 async fn a_memory_limit_ends_in_oom_killed() {
     let Some(rt) = docker().await else { return };
-    let node = TestNode::new();
-    let pod = node.pod("hungry");
-    let sandbox = rt.run_sandbox(&node.sandbox(&pod)).await.unwrap();
-    let container = Container {
-        name: "app".into(),
-        image: Some(TEST_IMAGE.into()),
-        command: Some(vec![
-            "sh".into(),
-            "-c".into(),
-            r#"x=$(head -c 64m /dev/zero | tr "\0" a); echo survived"#.into(),
-        ]),
-        resources: Some(ResourceRequirements {
-            limits: Some([("memory".to_string(), Quantity("8Mi".into()))].into()),
+    // Docker 20.10 now and then loses the OOM flag of a container the kernel did kill (exit
+    // 137, reason Error); such a run says nothing about kubox, so it is tried again (3 at most).
+    for attempt in 1..=3 {
+        let node = TestNode::new();
+        let pod = node.pod("hungry");
+        let sandbox = rt.run_sandbox(&node.sandbox(&pod)).await.unwrap();
+        let container = Container {
+            name: "app".into(),
+            image: Some(TEST_IMAGE.into()),
+            command: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                r#"x=$(head -c 64m /dev/zero | tr "\0" a); echo survived"#.into(),
+            ]),
+            resources: Some(ResourceRequirements {
+                limits: Some([("memory".to_string(), Quantity("8Mi".into()))].into()),
+                ..Default::default()
+            }),
             ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let id = rt
-        .create_container(&node.container(&pod, &sandbox, container))
-        .await
-        .unwrap();
-    let host = rt.client().inspect_container(&id, None).await.unwrap();
-    assert_eq!(host.host_config.unwrap().memory, Some(8 << 20));
-    rt.start_container(&id).await.unwrap();
-    let status = wait_for_pod(&rt, &node.name, &pod, LIMIT, exited("app")).await;
-    let app = status.latest("app").unwrap();
-    assert_eq!(app.reason.as_deref(), Some("OOMKilled"), "{app:?}");
-    assert_eq!(app.exit_code, Some(137));
+        };
+        let id = rt
+            .create_container(&node.container(&pod, &sandbox, container))
+            .await
+            .unwrap();
+        let host = rt.client().inspect_container(&id, None).await.unwrap();
+        assert_eq!(host.host_config.unwrap().memory, Some(8 << 20));
+        rt.start_container(&id).await.unwrap();
+        let status = wait_for_pod(&rt, &node.name, &pod, LIMIT, exited("app")).await;
+        let app = status.latest("app").unwrap();
+        assert_eq!(app.exit_code, Some(137), "{app:?}");
+        if app.reason.as_deref() == Some("Error") && attempt < 3 {
+            eprintln!("attempt {attempt}: Docker lost the OOM flag; trying again");
+            continue;
+        }
+        assert_eq!(app.reason.as_deref(), Some("OOMKilled"), "{app:?}");
+        return;
+    }
 }
 
 #[tokio::test]
