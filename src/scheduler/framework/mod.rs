@@ -292,10 +292,13 @@ impl Framework {
         node: &NodeInfo,
         snapshot: &Snapshot,
     ) -> Status {
+        let on_node = snapshot.nominated_pods_for_node(&node.name);
+        if on_node.is_empty() {
+            return self.run_filter_plugins(state, pod, node);
+        }
         let key = pod_key(pod);
         let priority = pod_priority(pod);
-        let nominated: Vec<&Arc<PodInfo>> = snapshot
-            .nominated_pods_for_node(&node.name)
+        let nominated: Vec<&Arc<PodInfo>> = on_node
             .iter()
             .filter(|p| p.key != key && pod_priority(&p.pod) >= priority)
             .collect();
