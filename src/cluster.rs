@@ -36,6 +36,8 @@ pub struct Config {
     pub runtime: RuntimeChoice,
     /// Privileged containers, host networking and hostPath volumes allowed.
     pub allow_privileged: bool,
+    /// How long each simulated runtime call (pull, sandbox, start) takes.
+    pub sim_latency: std::time::Duration,
 }
 
 impl Config {
@@ -49,6 +51,7 @@ impl Config {
             nodes: (1..=nodes).map(NodeConfig::default_node).collect(),
             runtime: RuntimeChoice::Sim,
             allow_privileged: false,
+            sim_latency: SIM_START_LATENCY,
         }
     }
 }
@@ -72,16 +75,19 @@ pub fn nodes_from_file(path: &Path) -> Result<Vec<NodeConfig>, String> {
 
 /// The runtime `choice` asks for. `auto` takes Docker when the daemon answers and otherwise the
 /// simulation, saying why in the returned note.
-async fn pick_runtime(choice: RuntimeChoice) -> Result<(Arc<dyn Runtime>, String), StartError> {
+async fn pick_runtime(
+    choice: RuntimeChoice,
+    sim_latency: std::time::Duration,
+) -> Result<(Arc<dyn Runtime>, String), StartError> {
     match choice {
         RuntimeChoice::Sim => Ok((
-            Arc::new(SimRuntime::new(SIM_START_LATENCY)),
+            Arc::new(SimRuntime::new(sim_latency)),
             "runtime: simulated (--runtime sim)".to_string(),
         )),
         RuntimeChoice::Docker | RuntimeChoice::Auto => match connect_docker().await {
             Ok((runtime, version)) => Ok((runtime, format!("runtime: Docker {version}"))),
             Err(why) if choice == RuntimeChoice::Auto => Ok((
-                Arc::new(SimRuntime::new(SIM_START_LATENCY)),
+                Arc::new(SimRuntime::new(sim_latency)),
                 format!("runtime: simulated, because Docker is not available ({why})"),
             )),
             Err(why) => Err(StartError::Runtime(why)),
@@ -90,7 +96,7 @@ async fn pick_runtime(choice: RuntimeChoice) -> Result<(Arc<dyn Runtime>, String
 }
 
 /// How long a simulated container takes to start.
-const SIM_START_LATENCY: std::time::Duration = std::time::Duration::from_millis(2);
+pub const SIM_START_LATENCY: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// The kubeconfig kubox writes into its data dir.
 pub const KUBECONFIG_FILE: &str = "kubeconfig";
@@ -152,7 +158,7 @@ impl Cluster {
         tasks.spawn(crate::admin::serve(socket, store, stop.clone()));
         let scheduler = Scheduler::new(&api);
         tasks.spawn(scheduler.clone().run(stop.clone()));
-        let (runtime, runtime_note) = pick_runtime(config.runtime).await?;
+        let (runtime, runtime_note) = pick_runtime(config.runtime, config.sim_latency).await?;
         let mut kubelets = Vec::new();
         for node in &config.nodes {
             let mut kc = KubeletConfig::new(
