@@ -186,6 +186,18 @@ fn main() {
         "—".to_string(),
     ));
 
+    let (ms, bytes) = list_ms(
+        &rt,
+        &small.api,
+        "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        15,
+    );
+    rows.push((
+        "kubectl get pods (a Table), 1,000 pods, server time",
+        format!("{ms:.1} ms ({} KB)", bytes / 1024),
+        "≤ 20 ms".to_string(),
+    ));
+
     let big = env(&rt);
     fill(&rt, &big.api, 10_000);
     let (ms, bytes) = list_ms(&rt, &big.api, "application/json", 7);
