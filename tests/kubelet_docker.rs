@@ -22,9 +22,9 @@ use bollard::query_parameters::{
     ListContainersOptionsBuilder,
 };
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::api::core::v1::{Node, Pod};
 use kubox::api::watch::WatchEvent;
-use kubox::api::{Api, ApiServer, DeleteParams, ListParams, WatchParams};
+use kubox::api::{Api, ApiServer, DeleteParams, WatchParams};
 use kubox::kubelet::backoff::BackoffConfig;
 use kubox::kubelet::logs::LogRequest;
 use kubox::kubelet::node::NodeConfig;
@@ -169,29 +169,7 @@ impl Env {
     }
 
     fn events_for(&self, name: &str) -> Vec<String> {
-        let events: Api<Event> = Api::namespaced(&self.api, "default", Actor::You);
-        let mut list = events
-            .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
-            .unwrap()
-            .items;
-        list.sort_by_key(|e| {
-            e.metadata
-                .resource_version
-                .clone()
-                .unwrap_or_default()
-                .parse::<u64>()
-                .unwrap_or(0)
-        });
-        list.into_iter()
-            .map(|e| {
-                format!(
-                    "{} {}: {}",
-                    e.type_.unwrap_or_default(),
-                    e.reason.unwrap_or_default(),
-                    e.message.unwrap_or_default()
-                )
-            })
-            .collect()
+        common::event_lines(&self.api, name)
     }
 
     /// The Docker containers of this node (all states), optionally of one pod uid.

@@ -2,11 +2,13 @@
 //! back off, complete, are refused when privileged, terminate gracefully, and are adopted by a
 //! restarted kubelet. Back-off constants are shortened (injected), everything else is as shipped.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Event, Node, Pod};
-use kubox::api::{Api, ApiServer, DeleteParams, ListParams};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kubox::api::{Api, ApiServer, DeleteParams};
 use kubox::kubelet::backoff::BackoffConfig;
 use kubox::kubelet::node::NodeConfig;
 use kubox::kubelet::run::{Kubelet, KubeletConfig};
@@ -121,29 +123,7 @@ fn app_status(p: &Pod) -> serde_json::Value {
 }
 
 fn events_for(env: &Env, name: &str) -> Vec<String> {
-    let events: Api<Event> = Api::namespaced(&env.api, "default", Actor::You);
-    let mut list = events
-        .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
-        .unwrap()
-        .items;
-    list.sort_by_key(|e| {
-        e.metadata
-            .resource_version
-            .clone()
-            .unwrap_or_default()
-            .parse::<u64>()
-            .unwrap_or(0)
-    });
-    list.into_iter()
-        .map(|e| {
-            format!(
-                "{} {}: {}",
-                e.type_.unwrap_or_default(),
-                e.reason.unwrap_or_default(),
-                e.message.unwrap_or_default()
-            )
-        })
-        .collect()
+    common::event_lines(&env.api, name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -357,21 +357,9 @@ impl Kubelet {
         let id = match self.runtime.create_container(&config).await {
             Ok(id) => id,
             Err(e) => {
-                self.pod_event(
-                    pod,
-                    Some(name),
-                    EventType::Warning,
-                    "Failed",
-                    &format!("Error: {e}"),
-                )
-                .await;
-                return Err((
-                    StartFailure {
-                        reason: "CreateContainerError",
-                        message: e.to_string(),
-                    },
-                    Some(Instant::now() + Duration::from_secs(2)),
-                ));
+                return Err(self
+                    .start_failed(pod, name, "CreateContainerError", &e)
+                    .await);
             }
         };
         self.pod_event(
@@ -384,21 +372,7 @@ impl Kubelet {
         .await;
         let started = std::time::Instant::now();
         if let Err(e) = self.runtime.start_container(&id).await {
-            self.pod_event(
-                pod,
-                Some(name),
-                EventType::Warning,
-                "Failed",
-                &format!("Error: {e}"),
-            )
-            .await;
-            return Err((
-                StartFailure {
-                    reason: "RunContainerError",
-                    message: e.to_string(),
-                },
-                Some(Instant::now() + Duration::from_secs(2)),
-            ));
+            return Err(self.start_failed(pod, name, "RunContainerError", &e).await);
         }
         self.trace.record(|| {
             StepDraft::new(self.actor(), Actor::Docker, &key, format!("start {name}"))
@@ -413,6 +387,32 @@ impl Kubelet {
         )
         .await;
         Ok(())
+    }
+
+    /// A create or start the runtime refused: a Warning `Failed` event (`Error: …`) and the
+    /// waiting reason, retried in 2 s.
+    async fn start_failed(
+        &self,
+        pod: &Pod,
+        name: &str,
+        reason: &'static str,
+        e: &RuntimeError,
+    ) -> (StartFailure, Option<Instant>) {
+        self.pod_event(
+            pod,
+            Some(name),
+            EventType::Warning,
+            "Failed",
+            &format!("Error: {e}"),
+        )
+        .await;
+        (
+            StartFailure {
+                reason,
+                message: e.to_string(),
+            },
+            Some(Instant::now() + Duration::from_secs(2)),
+        )
     }
 
     async fn ensure_image(

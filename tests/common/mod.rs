@@ -118,3 +118,32 @@ impl Served {
 }
 
 pub mod docker;
+
+/// The events about `name` in `default`, oldest first, as `Type Reason: message`.
+pub fn event_lines(api: &kubox::api::ApiServer, name: &str) -> Vec<String> {
+    use k8s_openapi::api::core::v1::Event;
+    use kubox::api::{Api, ListParams};
+    let events: Api<Event> = Api::namespaced(api, "default", kubox::trace::Actor::You);
+    let mut list = events
+        .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
+        .unwrap()
+        .items;
+    list.sort_by_key(|e| {
+        e.metadata
+            .resource_version
+            .clone()
+            .unwrap_or_default()
+            .parse::<u64>()
+            .unwrap_or(0)
+    });
+    list.into_iter()
+        .map(|e| {
+            format!(
+                "{} {}: {}",
+                e.type_.unwrap_or_default(),
+                e.reason.unwrap_or_default(),
+                e.message.unwrap_or_default()
+            )
+        })
+        .collect()
+}
