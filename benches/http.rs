@@ -74,6 +74,7 @@ fn list_ms(
         address: "127.0.0.1".into(),
         token: None,
         kubelets: Vec::new(),
+        decisions: None,
     });
     let mut times = Vec::new();
     let mut bytes = 0;
@@ -137,6 +138,7 @@ fn create_over_http(rt: &tokio::runtime::Runtime, clients: usize, per_client: us
         address: "127.0.0.1".into(),
         token: None,
         kubelets: Vec::new(),
+        decisions: None,
     });
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))

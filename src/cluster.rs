@@ -184,6 +184,7 @@ impl Cluster {
                     address: bound.to_string(),
                     token: config.token.clone(),
                     kubelets: kubelets.clone(),
+                    decisions: Some(scheduler.records()),
                 });
                 let stop = stop.clone();
                 tasks.spawn(async move {

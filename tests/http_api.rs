@@ -29,6 +29,7 @@ async fn env_with(token: Option<&str>) -> Env {
         address: "127.0.0.1:6443".into(),
         token: token.map(str::to_string),
         kubelets: Vec::new(),
+        decisions: None,
     });
     Env {
         _dir: dir,

@@ -367,6 +367,35 @@ fn kubectl_tables_apply_watch_and_events() {
         describe.contains("FailedScheduling") && describe.contains("default-scheduler"),
         "{describe}"
     );
+    // The scheduler's records, at kubox's own path.
+    let why: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "--raw", "/kubox/v1/decisions/default/nowhere"]))
+            .unwrap();
+    let first = &why["attempts"][0];
+    assert!(
+        first["outcome"]["unschedulable"]
+            .as_str()
+            .unwrap()
+            .starts_with(
+                "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector."
+            ),
+        "{why}"
+    );
+    assert_eq!(first["filter"][0]["plugin"], "NodeAffinity", "{why}");
+    let web: serde_json::Value =
+        serde_json::from_str(&k.ok(&["get", "--raw", "/kubox/v1/decisions/default/web"])).unwrap();
+    assert!(
+        web["attempts"][0]["outcome"]["scheduled"]
+            .as_str()
+            .unwrap()
+            .starts_with("node-"),
+        "{web}"
+    );
+    assert_eq!(
+        web["attempts"][0]["scores"].as_array().unwrap().len(),
+        3,
+        "{web}"
+    );
     k.ok(&["delete", "pod", "nowhere"]);
 
     // A Table watch: the current row, then the row again when it changes; the stream ends at

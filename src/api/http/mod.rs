@@ -3,6 +3,7 @@
 //! [`router`] so tests drive it with `oneshot`. Every handler calls [`crate::api::ApiServer`];
 //! nothing here knows about the store.
 
+mod decisions;
 pub mod discovery;
 mod handlers;
 mod logs;
@@ -35,6 +36,8 @@ pub struct HttpState {
     /// The kubelets, for what only a node can answer (`pods/log`), as kube-apiserver asks the
     /// pod's node.
     pub kubelets: Vec<std::sync::Arc<crate::kubelet::run::Kubelet>>,
+    /// The scheduler's decision records, for `/kubox/v1/decisions/{namespace}/{name}`.
+    pub decisions: Option<std::sync::Arc<crate::scheduler::run::Records>>,
 }
 
 /// The whole HTTP API.
@@ -62,6 +65,10 @@ pub fn router(state: HttpState) -> Router {
             get(|| async { handlers::discovery_list("", "v1") }),
         )
         .route("/api/v1/{*rest}", any(handlers::core_resource))
+        .route(
+            "/kubox/v1/decisions/{namespace}/{name}",
+            get(decisions::pod_decisions),
+        )
         .route("/apis/{group}", get(handlers::api_group))
         .route("/apis/{group}/{version}", get(handlers::group_version))
         .route(
