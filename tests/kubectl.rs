@@ -316,6 +316,33 @@ fn kubectl_tables_apply_watch_and_events() {
         k.fails(&["logs", "web", "-c", "nope"]).trim(),
         "error: container nope is not valid for pod web"
     );
+    assert_eq!(
+        k.ok(&["wait", "--for=condition=Ready", "pod/web", "--timeout=10s"])
+            .trim(),
+        "pod/web condition met"
+    );
+    // logs -f follows until the container ends (here a scripted exit three seconds after it starts).
+    let brief = write(
+        dir.path(),
+        "brief.yaml",
+        &POD.replace(
+            "name: web\n",
+            "name: brief\n  annotations: {sim.kubox.io/exit-app: \"0 after 3s\"}\n",
+        )
+        .replace("spec:\n", "spec:\n  restartPolicy: Never\n"),
+    );
+    k.ok(&["create", "-f", &brief]);
+    k.ok(&[
+        "wait",
+        "--for=condition=Ready",
+        "pod/brief",
+        "--timeout=10s",
+    ]);
+    let followed = k.ok(&["logs", "-f", "brief", "--request-timeout=20s"]);
+    assert_eq!(
+        followed,
+        "kubox-sim: started app (image busybox:1.36)\nkubox-sim: exited with code 0\n"
+    );
     let nodes = k.ok(&["get", "nodes"]);
     assert_eq!(header(&nodes), "NAME STATUS ROLES AGE VERSION", "{nodes}");
     assert!(nodes.contains("node-3   Ready    <none>"), "{nodes}");
