@@ -94,13 +94,7 @@ impl NodeConfig {
     }
 }
 
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
-}
+pub use crate::api::http::discovery::go_arch;
 
 fn node_condition(
     type_: &str,

@@ -143,7 +143,8 @@ fn caller(req: &Req) -> Caller {
     }
 }
 
-fn flag(query: &HashMap<String, String>, name: &str) -> bool {
+/// A boolean query parameter (`true` or `1`).
+pub(super) fn flag(query: &HashMap<String, String>, name: &str) -> bool {
     matches!(query.get(name).map(String::as_str), Some("true" | "1"))
 }
 

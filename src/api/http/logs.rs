@@ -12,13 +12,10 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 use super::HttpState;
+use super::handlers::flag;
 use crate::api::error::ApiError;
 use crate::kubelet::logs::LogRequest;
 use crate::kubelet::runtime::LogOptions;
-
-fn flag(query: &HashMap<String, String>, name: &str) -> bool {
-    matches!(query.get(name).map(String::as_str), Some("true" | "1"))
-}
 
 fn number(query: &HashMap<String, String>, name: &str) -> Result<Option<i64>, ApiError> {
     query
