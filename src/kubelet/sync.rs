@@ -216,6 +216,22 @@ impl Kubelet {
                 None => return None,
             }
         };
+        // The pod IP the containers' env may name: the sandbox's, asked once for all of them.
+        let pod_ip = if actions.start.is_empty() {
+            String::new()
+        } else if actions.create_sandbox {
+            self.runtime
+                .pod_status(self.node_name(), pref)
+                .await
+                .ok()
+                .and_then(|s| s.sandbox().and_then(|s| s.ip.clone()))
+                .unwrap_or_default()
+        } else {
+            status
+                .sandbox()
+                .and_then(|s| s.ip.clone())
+                .unwrap_or_default()
+        };
         let mut wake: Option<Instant> = None;
         let spec_containers = pod
             .spec
@@ -284,7 +300,7 @@ impl Kubelet {
                 self.memory().restart_backoff.next(&restart_key, seen);
             }
             match self
-                .start_container(pod, pref, container, &sandbox_id, attempt)
+                .start_container(pod, pref, container, &sandbox_id, &pod_ip, attempt)
                 .await
             {
                 Ok(()) => self.set_failure(pref, name, None),
@@ -321,6 +337,7 @@ impl Kubelet {
         pref: &PodRef,
         container: &Container,
         sandbox_id: &str,
+        pod_ip: &str,
         attempt: u32,
     ) -> Result<(), (StartFailure, Option<Instant>)> {
         let name = container.name.as_str();
@@ -328,19 +345,12 @@ impl Kubelet {
         let key = trace_key(pref);
         self.ensure_image(pod, pref, container, &image).await?;
 
-        let ip = self
-            .runtime
-            .pod_status(self.node_name(), pref)
-            .await
-            .ok()
-            .and_then(|s| s.sandbox().and_then(|s| s.ip.clone()))
-            .unwrap_or_default();
         let config = ContainerConfig {
             pod: pref.clone(),
             node: self.node_name().to_string(),
             sandbox_id: sandbox_id.to_string(),
             container: container.clone(),
-            env: resolve_env(pod, container, &ip, &self.config.node.internal_ip),
+            env: resolve_env(pod, container, pod_ip, &self.config.node.internal_ip),
             mounts: self.mounts(pod, container).map_err(|message| {
                 (
                     StartFailure {
