@@ -14,6 +14,7 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Container, ResourceRequirements};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kubox::kubelet::runtime::docker::{DockerRuntime, PAUSE_IMAGE};
+use kubox::kubelet::runtime::exec::ExecRequest;
 use kubox::kubelet::runtime::{
     LABEL_CONTAINER_NAME, LABEL_DOCKER_TYPE, LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE,
     LABEL_POD_UID, LABEL_RESTART_COUNT, LogOptions, PodRef, PodStatus, Runtime, RuntimeError,
@@ -198,6 +199,80 @@ async fn containers_of_a_pod_share_localhost() {
     assert_eq!(c.exit_code, Some(0), "client logs: {logs}");
     assert_eq!(logs, "hello-from-server\n");
     assert_eq!(status.latest("server").unwrap().state, State::Running);
+}
+
+#[tokio::test]
+async fn exec_runs_in_the_container_with_streams_stdin_and_exit_codes() {
+    let Some(rt) = docker().await else { return };
+    let node = TestNode::new();
+    let pod = node.pod("execs");
+    let (_, id) = run_shell(
+        &rt,
+        &node,
+        &pod,
+        "app",
+        "echo ready > /tmp/mark; exec sleep 300",
+    )
+    .await;
+    wait_for_pod(&rt, &node.name, &pod, LIMIT, running("app")).await;
+    let request = |cmd: &[&str], stdin: bool| ExecRequest {
+        command: cmd.iter().map(|s| s.to_string()).collect(),
+        stdin,
+        stdout: true,
+        stderr: true,
+        tty: false,
+    };
+    // It runs inside the container: the file the container wrote is there.
+    let r = rt
+        .exec(&id, &request(&["cat", "/tmp/mark"], false))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"ready\n"[..], 0));
+    // stdout and stderr stay apart; the exit code is the command's.
+    let r = rt
+        .exec(
+            &id,
+            &request(&["sh", "-c", "echo out; echo err >&2; exit 7"], false),
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.stdout.as_slice(), r.stderr.as_slice(), r.exit_code),
+        (&b"out\n"[..], &b"err\n"[..], 7)
+    );
+    // stdin reaches the command; closing it ends `cat`.
+    let mut session = rt.exec(&id, &request(&["cat"], true)).await.unwrap();
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stdin = session.stdin.take().unwrap();
+        stdin.write_all(b"one\ntwo\n").await.unwrap();
+        stdin.shutdown().await.unwrap();
+    }
+    let r = within(LIMIT, "cat to end", session.collect())
+        .await
+        .unwrap();
+    assert_eq!((r.stdout.as_slice(), r.exit_code), (&b"one\ntwo\n"[..], 0));
+    // A missing executable: the daemon's words and exit code 126 or 127, as `docker exec` gives.
+    let r = rt
+        .exec(&id, &request(&["no-such-tool"], false))
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert!(matches!(r.exit_code, 126 | 127), "{r:?}");
+    // A stopped container takes no exec.
+    rt.stop_container(&id, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let err = rt.exec(&id, &request(&["true"], false)).await.unwrap_err();
+    assert!(err.to_string().contains("is not running"), "{err}");
 }
 
 #[tokio::test]

@@ -444,3 +444,126 @@ fn kubectl_tables_apply_watch_and_events() {
     );
     served.stop();
 }
+
+#[test]
+fn kubectl_exec_and_a_watch_that_sees_pending_turn_running() {
+    if !kubectl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let served = serve(&dir.path().join("data"));
+    let k = Kubectl {
+        served: &served,
+        cache: tempfile::tempdir().unwrap(),
+    };
+    // A pod no node takes yet: it waits, Pending, until a node gets the label it selects.
+    let file = write(
+        dir.path(),
+        "pod.yaml",
+        &POD.replace("spec:\n", "spec:\n  nodeSelector: {disk: ssd}\n"),
+    );
+    k.ok(&["create", "-f", &file]);
+    let mut watch = k
+        .command(&["get", "pods", "-w", "--request-timeout=20s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = watch.stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let next_line = |seen: &mut Vec<String>| {
+        let line = lines
+            .recv_timeout(std::time::Duration::from_secs(15))
+            .unwrap_or_else(|_| panic!("the watch printed no more lines: {seen:#?}"));
+        let words = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        seen.push(words.clone());
+        words
+    };
+    assert_eq!(next_line(&mut seen), "NAME READY STATUS RESTARTS AGE");
+    assert!(
+        next_line(&mut seen).starts_with("web 0/1 Pending 0 "),
+        "{seen:#?}"
+    );
+    k.ok(&["label", "node", "node-2", "disk=ssd"]);
+    while !next_line(&mut seen).starts_with("web 1/1 Running 0 ") {}
+    let _ = watch.kill();
+    let _ = watch.wait();
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("web 0/1 ContainerCreating 0 ")),
+        "the watch shows the kubelet creating the container: {seen:#?}"
+    );
+    assert_eq!(
+        k.ok(&["get", "pod", "web", "-o", "jsonpath={.spec.nodeName}"]),
+        "node-2"
+    );
+
+    // exec: output, exit codes, stdin, and the errors kubectl shows on real clusters.
+    assert_eq!(
+        k.ok(&["exec", "web", "--", "echo", "hi", "there"]),
+        "hi there\n"
+    );
+    assert_eq!(k.ok(&["exec", "web", "--", "hostname"]), "web\n");
+    let out = k.run(&["exec", "web", "--", "sh", "-c", "exit 3"]);
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "command terminated with exit code 3"
+    );
+    let mut cat = k
+        .command(&["exec", "-i", "web", "--", "cat"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = cat.stdin.take().unwrap();
+        stdin.write_all(b"one\ntwo\n").unwrap();
+    }
+    let out = cat.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "one\ntwo\n");
+    assert!(out.status.success());
+    assert_eq!(
+        k.fails(&["exec", "web", "-c", "nope", "--", "true"]).trim(),
+        "Error from server (BadRequest): container nope is not valid for pod web"
+    );
+    assert_eq!(
+        k.fails(&["exec", "ghost", "--", "true"]).trim(),
+        "Error from server (NotFound): pods \"ghost\" not found"
+    );
+    // A container that is not running: the kubelet's words, through the failed upgrade.
+    let brief = write(
+        dir.path(),
+        "brief.yaml",
+        &POD.replace(
+            "name: web\n",
+            "name: brief\n  annotations: {sim.kubox.io/exit-app: \"0 after 0s\"}\n",
+        )
+        .replace("spec:\n", "spec:\n  restartPolicy: OnFailure\n"),
+    );
+    k.ok(&["create", "-f", &brief]);
+    k.ok(&[
+        "wait",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        "pod/brief",
+        "--timeout=10s",
+    ]);
+    let refused = k.fails(&["exec", "brief", "--", "true"]);
+    assert!(
+        refused.contains(
+            "cannot exec into a container in a completed pod; current phase is Succeeded"
+        ),
+        "{refused}"
+    );
+    served.stop();
+}

@@ -17,6 +17,33 @@ pub struct LogRequest {
     pub options: LogOptions,
 }
 
+/// The container a `log` or `exec` request means: the one named (which must be one of the
+/// pod's), or the pod's only container; kube-apiserver's errors otherwise.
+pub fn container_to_use(pod: &Pod, requested: Option<&str>) -> Result<String, ApiError> {
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let names: Vec<&str> = pod
+        .spec
+        .iter()
+        .flat_map(|s| s.containers.iter().map(|c| c.name.as_str()))
+        .collect();
+    let container = match (requested.filter(|c| !c.is_empty()), names.as_slice()) {
+        (Some(c), _) => c,
+        (None, [only]) => only,
+        _ => {
+            return Err(ApiError::bad_request(format!(
+                "a container name must be specified for pod {name}, choose one of: [{}]",
+                names.join(" ")
+            )));
+        }
+    };
+    if !names.contains(&container) {
+        return Err(ApiError::bad_request(format!(
+            "container {container} is not valid for pod {name}"
+        )));
+    }
+    Ok(container.to_string())
+}
+
 impl Kubelet {
     /// The output of one of `pod`'s containers.
     pub async fn logs(
@@ -25,27 +52,7 @@ impl Kubelet {
         request: &LogRequest,
     ) -> Result<BoxStream<'static, Result<Bytes, ApiError>>, ApiError> {
         let name = pod.metadata.name.clone().unwrap_or_default();
-        let names: Vec<String> = pod
-            .spec
-            .iter()
-            .flat_map(|s| s.containers.iter().map(|c| c.name.clone()))
-            .collect();
-        let container = match (&request.container, names.as_slice()) {
-            (Some(c), _) if c.is_empty() && names.len() == 1 => names[0].clone(),
-            (Some(c), _) if !c.is_empty() => c.clone(),
-            (None, [only]) => only.clone(),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "a container name must be specified for pod {name}, choose one of: [{}]",
-                    names.join(" ")
-                )));
-            }
-        };
-        if !names.contains(&container) {
-            return Err(ApiError::bad_request(format!(
-                "container {container} is not valid for pod {name}"
-            )));
-        }
+        let container = container_to_use(pod, request.container.as_deref())?;
         let status = self
             .runtime
             .pod_status(self.node_name(), &pod_ref(pod))

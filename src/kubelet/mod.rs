@@ -2,6 +2,7 @@
 //! runs them through a container [`runtime`], writing their status back through the API.
 
 pub mod backoff;
+pub mod exec;
 pub mod logs;
 pub mod node;
 pub mod pod_actions;

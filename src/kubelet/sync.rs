@@ -32,7 +32,7 @@ fn pod_desc(pod: &PodRef) -> String {
     format!("{}_{}({})", pod.name, pod.namespace, pod.uid)
 }
 
-fn trace_key(pod: &PodRef) -> String {
+pub(crate) fn trace_key(pod: &PodRef) -> String {
     format!("/registry/pods/{}/{}", pod.namespace, pod.name)
 }
 
@@ -101,6 +101,9 @@ impl Kubelet {
                 );
             }
         } else {
+            // As Kubernetes' SyncPod: the status of what is there now (a new pod's containers
+            // waiting in ContainerCreating) is set before the runtime is asked to act.
+            self.write_status(pod, &pref, &status).await;
             wake = self.execute(pod, &pref, &status).await;
         }
         let status = self

@@ -41,6 +41,7 @@ pub const RESOURCES: &[ServedResource] = &[
             ("status", "Pod", &["get", "patch", "update"]),
             ("binding", "Binding", &["create"]),
             ("log", "Pod", &["get"]),
+            ("exec", "PodExecOptions", &["create", "get"]),
         ],
     },
     ServedResource {

@@ -6,7 +6,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::{Path, Query, RawQuery, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -68,14 +69,25 @@ struct Req {
     body: Body,
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn core_resource(
     State(st): State<HttpState>,
     method: Method,
     Path(rest): Path<String>,
     Query(query): Query_,
+    RawQuery(raw_query): RawQuery,
     headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
     body: Body,
 ) -> Response {
+    if let Some(info) = request::parse_resource_path("", "v1", &rest)
+        && info.resource == "pods"
+        && info.subresource.as_deref() == Some("exec")
+        && let (Some(ns), Some(name)) = (info.namespace.as_deref(), info.name.as_deref())
+    {
+        let raw_query = raw_query.unwrap_or_default();
+        return super::exec::pod_exec(&st, &method, &headers, (ns, name), &raw_query, ws).await;
+    }
     resource(st, method, "", "v1", &rest, query, headers, body).await
 }
 

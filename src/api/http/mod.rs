@@ -5,6 +5,7 @@
 
 mod decisions;
 pub mod discovery;
+mod exec;
 mod handlers;
 mod logs;
 mod request;

@@ -34,6 +34,7 @@
 //! kubelet does, including refusing what kubox does not allow) and never touches a container
 //! without the node label.
 
+mod exec;
 mod image_ref;
 mod pause;
 mod pull;
@@ -426,6 +427,14 @@ impl Runtime for DockerRuntime {
             .logs(id, Some(builder.build()))
             .map(|frame| frame.map(|f| f.into_bytes()).map_err(|e| other(&e)));
         Ok(stream.boxed())
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        request: &super::exec::ExecRequest,
+    ) -> RuntimeResult<super::exec::ExecSession> {
+        exec::exec(&self.docker, id, request).await
     }
 
     async fn events(&self, node: &str) -> RuntimeResult<BoxStream<'static, RuntimeEvent>> {

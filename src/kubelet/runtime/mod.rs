@@ -7,7 +7,9 @@
 //! kubelet can list exactly what is its own (and never touch anything else) after a restart.
 
 pub mod docker;
+pub mod exec;
 pub mod sim;
+mod sim_shell;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -279,6 +281,10 @@ pub trait Runtime: Send + Sync + 'static {
         id: &str,
         options: &LogOptions,
     ) -> RuntimeResult<BoxStream<'static, RuntimeResult<bytes::Bytes>>>;
+
+    /// Runs a command in a running container (`kubectl exec`, exec probes, exec hooks).
+    async fn exec(&self, id: &str, request: &exec::ExecRequest)
+    -> RuntimeResult<exec::ExecSession>;
 
     /// Lifecycle events of `node`'s containers, as they happen.
     async fn events(&self, node: &str) -> RuntimeResult<BoxStream<'static, RuntimeEvent>>;

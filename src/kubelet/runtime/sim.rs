@@ -5,7 +5,7 @@
 //! `sim.kubox.io/exit-<container>: "<code> after <seconds>s"` — the container exits with `<code>`
 //! that long after it starts (`oom` as the code ends it `OOMKilled`, exit code 137). Without the
 //! annotation a container runs until it is stopped. Every pull succeeds unless the image name
-//! contains `does-not-exist`.
+//! contains `does-not-exist`. `exec` answers a few commands itself (see `sim_shell`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -372,6 +372,26 @@ impl Runtime for SimRuntime {
             .status_of(node, |p| p.uid == pod.uid)
             .pop()
             .unwrap_or_else(|| PodStatus::empty(pod.clone())))
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        request: &super::exec::ExecRequest,
+    ) -> RuntimeResult<super::exec::ExecSession> {
+        let hostname = {
+            let w = self.world();
+            let Some(c) = w.containers.get(id) else {
+                return Err(RuntimeError::NotFound(id.to_string()));
+            };
+            if c.status.state != State::Running {
+                return Err(RuntimeError::Other(format!(
+                    "Container {id} is not running"
+                )));
+            }
+            c.pod.name.clone()
+        };
+        Ok(super::sim_shell::exec(request, &hostname))
     }
 
     async fn logs(
