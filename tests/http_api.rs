@@ -309,6 +309,59 @@ async fn bad_bodies_get_the_right_status_and_the_server_keeps_serving() {
         (s, v["reason"].as_str()),
         (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed"))
     );
+    // exec: the pod is checked before any upgrade; no host yet is a BadRequest; a DELETE is 405.
+    let (s, _, _) = call(
+        &env.app,
+        send("POST", PODS, "application/json", pod("web").to_string()),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let (s, _, v) = call(
+        &env.app,
+        get(&format!("{PODS}/ghost/exec?command=true&stdout=true")),
+    )
+    .await;
+    assert_eq!(
+        (s, v["reason"].as_str()),
+        (StatusCode::NOT_FOUND, Some("NotFound"))
+    );
+    let (s, _, v) = call(
+        &env.app,
+        get(&format!(
+            "{PODS}/web/exec?command=true&stdout=true&container=nope"
+        )),
+    )
+    .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("container nope is not valid for pod web")
+        )
+    );
+    let (s, _, v) = call(
+        &env.app,
+        get(&format!("{PODS}/web/exec?command=true&stdout=true")),
+    )
+    .await;
+    assert_eq!(
+        (s, v["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("pod web does not have a host assigned")
+        )
+    );
+    let (s, _, _) = call(
+        &env.app,
+        send(
+            "DELETE",
+            &format!("{PODS}/web/exec"),
+            "application/json",
+            "",
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     let (s, _, _) = call(&env.app, get("/api/v1/widgets")).await;
     assert_eq!(s, 404);
 
