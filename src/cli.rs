@@ -10,12 +10,15 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "A Kubernetes cluster in a box, in the terminal",
     long_about = "kubox hosts a small Kubernetes control plane in one process: a store playing \
-                  etcd, an API server, and (as they land) a scheduler, kubelets running real \
-                  containers, and a TUI that shows each step of a pod's life."
+                  etcd, an API server, a scheduler, kubelets running real containers, and a TUI \
+                  that shows each step of a pod's life. `kubox` with no command opens the TUI."
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The TUI's colours: dark, light or high-contrast (NO_COLOR turns colours off).
+    #[arg(long, env = "KUBOX_THEME", default_value = "dark", value_name = "NAME")]
+    pub theme: String,
     #[command(flatten)]
     pub common: CommonArgs,
 }

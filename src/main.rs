@@ -1,4 +1,7 @@
+use std::fs::File;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
 use kubox::cli::{Cli, Command, CommonArgs};
@@ -8,7 +11,14 @@ use kubox::store::backup::{BackupError, backup_offline, restore};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let log_file = match tui_log_file(&cli) {
+        Ok(f) => f,
+        Err(message) => {
+            eprintln!("kubox: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(log_file.as_ref().map(|(_, file)| file.clone()));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -16,7 +26,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(cli));
+    let result = runtime.block_on(run(cli, log_file.map(|(path, _)| path)));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -26,25 +36,54 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging() {
+/// The TUI owns the terminal, so its log goes to `DATA_DIR/kubox.log` (appended). `None` for
+/// the subcommands, which log to stderr.
+fn tui_log_file(cli: &Cli) -> Result<Option<(PathBuf, Arc<File>)>, String> {
+    if cli.command.is_some() {
+        return Ok(None);
+    }
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        return Err(
+            "the TUI needs a terminal (stdin and stdout); `kubox serve` runs the cluster without it"
+                .to_string(),
+        );
+    }
+    let dir = cli.common.data_dir();
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let path = dir.join(LOG_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
+    Ok(Some((path, Arc::new(file))))
+}
+
+/// The TUI's log file in the data dir.
+const LOG_FILE: &str = "kubox.log";
+
+fn init_logging(file: Option<Arc<File>>) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("KUBOX_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    match file {
+        Some(file) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(file)
+            .with_ansi(false)
+            .init(),
+        None => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init(),
+    }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli, log_file: Option<PathBuf>) -> Result<(), String> {
     match cli.command {
-        None => {
-            tracing::info!(
-                "the TUI is not built yet; running the cluster headless as `kubox serve`"
-            );
-            serve(&cli.common).await
-        }
+        None => tui(&cli.common, &cli.theme, log_file).await,
         Some(Command::Serve) => serve(&cli.common).await,
         Some(Command::Backup { file }) => backup(&cli.common, &file).await,
         Some(Command::Kubeconfig) => {
@@ -73,9 +112,8 @@ async fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-async fn serve(common: &CommonArgs) -> Result<(), String> {
-    let started = std::time::Instant::now();
-    let signalled = shutdown_signal();
+/// The cluster the common flags describe.
+fn config(common: &CommonArgs) -> Result<Config, String> {
     if !common.listen.ip().is_loopback() && !common.allow_remote {
         return Err(format!(
             "--listen {} is not a loopback address: anyone who can reach it could run containers here. \
@@ -89,7 +127,7 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
             .map(kubox::kubelet::node::NodeConfig::default_node)
             .collect(),
     };
-    let config = Config {
+    Ok(Config {
         data_dir: common.data_dir(),
         listen: Some(common.listen),
         token: common.token.clone(),
@@ -97,7 +135,28 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
         runtime: common.runtime,
         allow_privileged: common.allow_privileged,
         sim_latency: kubox::cluster::SIM_START_LATENCY,
-    };
+    })
+}
+
+/// `kubox`: the whole cluster in this process, and the TUI on this terminal.
+async fn tui(common: &CommonArgs, theme: &str, log_file: Option<PathBuf>) -> Result<(), String> {
+    let mut theme = kubox::tui::Theme::builtin(theme).map_err(|e| format!("--theme: {e}"))?;
+    if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        theme = theme.without_colour();
+    }
+    let config = config(common)?;
+    let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
+    tracing::info!("{}; the TUI is open", cluster.runtime_note);
+    let result = kubox::tui::run(&cluster, kubox::tui::Options { theme, log_file }).await;
+    tracing::info!("stopping: finishing queued writes and closing the store");
+    cluster.shutdown().await;
+    result
+}
+
+async fn serve(common: &CommonArgs) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let signalled = shutdown_signal();
+    let config = config(common)?;
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
     let store = cluster.api.store();
     let address = cluster

@@ -1,0 +1,54 @@
+//! Everything that can happen to the TUI ([`Action`]), and the side effects `update` asks the
+//! event loop to carry out ([`Effect`]); their results come back as actions.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::jiff::Timestamp;
+use ratatui::crossterm::event::KeyEvent;
+
+use super::keymap::Command;
+use super::model::ObjKey;
+use crate::api::ApiError;
+use crate::api::runtime::watcher;
+use crate::trace::Step;
+
+#[derive(Debug)]
+pub enum Action {
+    /// A key bound in the current mode.
+    Command(Command),
+    /// A key for the editor's text.
+    EditorKey(KeyEvent),
+    /// The terminal changed size (a redraw is enough).
+    Resize,
+    /// An animation frame is due.
+    Frame(Instant),
+    /// The wall clock moved (ages).
+    Clock(Timestamp),
+    Pod(Box<watcher::Event<Pod>>),
+    Node(Box<watcher::Event<Node>>),
+    Event(Box<watcher::Event<Event>>),
+    /// A step from the trace bus.
+    Step(Arc<Step>),
+    /// The TUI fell behind the trace bus by this many steps.
+    Lagged(u64),
+    /// The API server's answer to an apply from the editor.
+    Applied(Result<ObjKey, ApiError>),
+    /// The API server's answer to a delete.
+    Deleted(ObjKey, Result<(), ApiError>),
+    /// SIGINT or SIGTERM.
+    Signal,
+}
+
+/// What `update` wants done outside the state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Create `pod` (new) or replace the pod at `replace`.
+    Apply {
+        pod: Box<Pod>,
+        replace: Option<ObjKey>,
+    },
+    Delete(ObjKey),
+    Quit,
+}

@@ -1,0 +1,207 @@
+//! The event loop: terminal events (crossterm's `EventStream`), the API's watches, the trace
+//! bus, the results of API calls, SIGINT/SIGTERM, and timers that run only when needed (the
+//! animation while an arrow is drawn, the one-second clock while ages are on screen). A frame
+//! is drawn only when the state changed, at most every 10 ms. The terminal is restored on every
+//! way out, panics included (ratatui's hook).
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Event as KEvent, Namespace, Node, Pod};
+use k8s_openapi::jiff::Timestamp;
+use ratatui::crossterm::event::{Event, EventStream, KeyEventKind};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::action::{Action, Effect};
+use super::keymap::{self, Mode};
+use super::model::ObjKey;
+use super::sequence::TUI_WATCHER;
+use super::state::{ClusterInfo, State};
+use super::theme::Theme;
+use super::update::{followed_len, update};
+use super::view;
+use crate::api::runtime::watcher::watcher;
+use crate::api::{Api, DeleteParams, ListParams};
+use crate::cluster::{Cluster, KUBECONFIG_FILE};
+use crate::trace::Actor;
+
+/// Frames are drawn at most this often.
+const FRAME_GAP: Duration = Duration::from_millis(10);
+
+pub struct Options {
+    pub theme: Theme,
+    /// Where the log goes while the TUI owns the terminal.
+    pub log_file: Option<std::path::PathBuf>,
+}
+
+/// What the status bar says about `cluster`.
+fn info(cluster: &Cluster, log_file: Option<std::path::PathBuf>) -> ClusterInfo {
+    ClusterInfo {
+        runtime: cluster.runtime_note.clone(),
+        api: cluster.http_address.map(|a| format!("http://{a}")),
+        kubeconfig: cluster.data_dir().join(KUBECONFIG_FILE),
+        store_file: cluster.data_dir().join(crate::store::STORE_FILE),
+        log_file,
+    }
+}
+
+/// The key's action in the current mode: a bound command, or text for the editor.
+pub fn key_action(state: &State, key: ratatui::crossterm::event::KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let mode = state.mode();
+    match keymap::resolve(mode, &key) {
+        Some(c) => Some(Action::Command(c)),
+        None if mode == Mode::Editor => Some(Action::EditorKey(key)),
+        None => None,
+    }
+}
+
+/// Runs the TUI on this terminal until the user quits or a signal comes.
+pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
+    let mut state = State::new(
+        info(cluster, options.log_file),
+        options.theme,
+        Timestamp::now(),
+    );
+    // Subscribe before reading the ring, so no step falls between the two; `Traces` drops the
+    // live copies of steps the ring already gave.
+    let mut steps = cluster.trace.subscribe();
+    for step in cluster.trace.recent() {
+        update(&mut state, Action::Step(step));
+    }
+    let who = Actor::Client(TUI_WATCHER.to_string());
+    if let Ok(list) = Api::<Namespace>::all(&cluster.api, who.clone()).list(&ListParams::default())
+        && let Ok(rev) = list.resource_version.parse::<u64>()
+    {
+        state.traces.max_rev = state.traces.max_rev.max(rev);
+    }
+    let mut pods = Box::pin(watcher(
+        Api::<Pod>::all(&cluster.api, who.clone()),
+        ListParams::default(),
+    ));
+    let mut nodes = Box::pin(watcher(
+        Api::<Node>::all(&cluster.api, who.clone()),
+        ListParams::default(),
+    ));
+    let mut events = Box::pin(watcher(
+        Api::<KEvent>::all(&cluster.api, who),
+        ListParams::default(),
+    ));
+    let (tx, mut results) = mpsc::unbounded_channel::<Action>();
+    let signal = crate::cluster::shutdown_signal();
+    tokio::pin!(signal);
+
+    let mut terminal =
+        ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let mut keys = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut render_at: Option<Instant> = Some(Instant::now());
+    let outcome = loop {
+        let now = Instant::now();
+        let frame_due = state
+            .playback
+            .next_frame(now.into_std(), followed_len(&state))
+            .map(Instant::from_std);
+        let ages_shown = !state.model.pods.items.is_empty() || state.viewer.is_some();
+        let action = tokio::select! {
+            biased;
+            _ = &mut signal => Some(Action::Signal),
+            _ = async { tokio::time::sleep_until(render_at.unwrap_or(now)).await }, if render_at.is_some() => {
+                render_at = None;
+                state.dirty = false;
+                if let Err(e) = terminal.draw(|f| view::render(f, &state)) {
+                    break Err(format!("cannot draw: {e}"));
+                }
+                None
+            }
+            ev = keys.next() => match ev {
+                Some(Ok(Event::Key(k))) => key_action(&state, k),
+                Some(Ok(Event::Resize(..))) => Some(Action::Resize),
+                Some(Ok(_)) => None,
+                Some(Err(e)) => break Err(format!("cannot read the terminal: {e}")),
+                None => break Ok(()),
+            },
+            Some(a) = results.recv() => Some(a),
+            Some(ev) = pods.next() => watched(ev, Action::Pod),
+            Some(ev) = nodes.next() => watched(ev, Action::Node),
+            Some(ev) = events.next() => watched(ev, Action::Event),
+            step = steps.next() => match step {
+                Some(Ok(step)) => Some(Action::Step(step)),
+                Some(Err(n)) => Some(Action::Lagged(n)),
+                None => None,
+            },
+            _ = async { tokio::time::sleep_until(frame_due.unwrap_or(now)).await }, if frame_due.is_some() => {
+                Some(Action::Frame(Instant::now().into_std()))
+            }
+            _ = clock.tick(), if ages_shown => Some(Action::Clock(Timestamp::now())),
+        };
+        if let Some(action) = action {
+            match update(&mut state, action) {
+                Some(Effect::Quit) => break Ok(()),
+                Some(effect) => carry_out(cluster, effect, tx.clone()),
+                None => {}
+            }
+        }
+        if state.dirty && render_at.is_none() {
+            render_at = Some(Instant::now() + FRAME_GAP);
+        }
+    };
+    ratatui::restore();
+    outcome
+}
+
+fn watched<K>(
+    ev: Result<crate::api::runtime::watcher::Event<K>, crate::api::ApiError>,
+    wrap: fn(Box<crate::api::runtime::watcher::Event<K>>) -> Action,
+) -> Option<Action> {
+    match ev {
+        Ok(ev) => Some(wrap(Box::new(ev))),
+        Err(e) => {
+            tracing::warn!(error = %e, "a watch of the TUI failed; it re-lists");
+            None
+        }
+    }
+}
+
+/// Runs an effect against the API in its own task; the answer comes back as an action.
+fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action>) {
+    let server = cluster.api.clone();
+    match effect {
+        Effect::Apply { pod, replace } => {
+            let ns = replace
+                .as_ref()
+                .map(|k| k.0.clone())
+                .or_else(|| pod.metadata.namespace.clone())
+                .unwrap_or_else(|| "default".to_string());
+            let api = Api::<Pod>::namespaced(&server, &ns, Actor::You);
+            tokio::spawn(async move {
+                let result = match replace {
+                    None => api.create(*pod).await,
+                    Some(key) => api.replace(&key.1, *pod).await,
+                };
+                let result = result.map(|p| -> ObjKey {
+                    (
+                        p.metadata.namespace.unwrap_or(ns),
+                        p.metadata.name.unwrap_or_default(),
+                    )
+                });
+                let _ = tx.send(Action::Applied(result));
+            });
+        }
+        Effect::Delete(key) => {
+            let api = Api::<Pod>::namespaced(&server, &key.0, Actor::You);
+            tokio::spawn(async move {
+                let result = api
+                    .delete(&key.1, &DeleteParams::default())
+                    .await
+                    .map(|_| ());
+                let _ = tx.send(Action::Deleted(key, result));
+            });
+        }
+        Effect::Quit => {}
+    }
+}

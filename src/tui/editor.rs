@@ -1,0 +1,346 @@
+//! The YAML editor's logic: the text (ratatui-textarea), what it will do on apply (create a new
+//! pod or replace the one being edited), and errors placed where they are in the text — the
+//! line and column serde-saphyr gives for YAML, or the line of the field path the API server
+//! names for a validation error. The user's text is never thrown away on an error.
+
+use k8s_openapi::api::core::v1::Pod;
+use ratatui_textarea::{CursorMove, TextArea};
+
+use super::model::ObjKey;
+use crate::api::ApiError;
+use crate::api::yaml::{decode, parse_manifests};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Origin {
+    /// A new pod, from the sample in this file.
+    New { sample: &'static str },
+    /// The pod being edited.
+    Edit(ObjKey),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditorError {
+    /// 1-based line (and column) in the editor's text, when known.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The field path the API server named (`spec.containers[0].image`).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+pub struct Editor {
+    pub text: TextArea<'static>,
+    pub origin: Origin,
+    pub error: Option<EditorError>,
+    /// A request is on its way to the API server.
+    pub applying: bool,
+}
+
+impl std::fmt::Debug for Editor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Editor")
+            .field("origin", &self.origin)
+            .field("error", &self.error)
+            .field("lines", &self.text.lines().len())
+            .finish()
+    }
+}
+
+impl Editor {
+    pub fn new(text: &str, origin: Origin) -> Editor {
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        let mut area = TextArea::new(lines);
+        area.set_tab_length(2);
+        Editor {
+            text: area,
+            origin,
+            error: None,
+            applying: false,
+        }
+    }
+
+    pub fn contents(&self) -> String {
+        let mut s = self.text.lines().join("\n");
+        s.push('\n');
+        s
+    }
+
+    /// Shows `err` and puts the cursor where it is.
+    pub fn set_error(&mut self, err: EditorError) {
+        if let Some(line) = err.line {
+            let row = u16::try_from(line.saturating_sub(1)).unwrap_or(u16::MAX);
+            let col = u16::try_from(err.column.unwrap_or(1).saturating_sub(1)).unwrap_or(0);
+            self.text.move_cursor(CursorMove::Jump(row, col));
+        }
+        self.error = Some(err);
+    }
+}
+
+/// The one Pod in `text`.
+pub fn parse_pod(text: &str) -> Result<Pod, EditorError> {
+    let manifests = parse_manifests(text).map_err(|e| EditorError {
+        line: e.line,
+        column: e.column,
+        field: None,
+        message: e.message,
+    })?;
+    let manifest = match manifests.as_slice() {
+        [one] => one,
+        [] => {
+            return Err(plain(
+                "there is no object in the text: write a Pod manifest",
+            ));
+        }
+        more => {
+            return Err(plain(format!(
+                "the editor applies one pod at a time; the text has {} objects",
+                more.len()
+            )));
+        }
+    };
+    decode::<Pod>(manifest).map_err(|e| EditorError {
+        line: e.line,
+        column: e.column,
+        field: None,
+        message: e.message,
+    })
+}
+
+fn plain(message: impl Into<String>) -> EditorError {
+    EditorError {
+        line: None,
+        column: None,
+        field: None,
+        message: message.into(),
+    }
+}
+
+/// The API server's refusal, placed at the first field it names when that field is in `text`.
+pub fn api_error(err: &ApiError, text: &str) -> EditorError {
+    let field = err
+        .details
+        .as_ref()
+        .and_then(|d| d.causes.as_ref())
+        .and_then(|c| c.iter().find_map(|c| c.field.clone()))
+        .filter(|f| !f.is_empty());
+    let line = field.as_deref().and_then(|f| field_line(text, f));
+    EditorError {
+        line,
+        column: None,
+        field,
+        message: err.message.clone(),
+    }
+}
+
+/// One line of block YAML as far as finding keys needs: the key it starts (if any), its
+/// column, and the column of a `- ` that starts a list item on it.
+struct YamlLine<'a> {
+    key: Option<&'a str>,
+    key_indent: usize,
+    dash: Option<usize>,
+}
+
+fn yaml_line(line: &str) -> Option<YamlLine<'_>> {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return None;
+    }
+    let indent = line.len() - trimmed.len();
+    let (dash, rest, key_indent) = match trimmed.strip_prefix("- ") {
+        Some(rest) => {
+            let inner = rest.trim_start();
+            (Some(indent), inner, indent + 2 + (rest.len() - inner.len()))
+        }
+        None if trimmed == "-" => (Some(indent), "", indent + 2),
+        None => (None, trimmed, indent),
+    };
+    let key = rest
+        .split_once(':')
+        .filter(|(_, v)| v.is_empty() || v.starts_with(' '))
+        .map(|(k, _)| k.trim_matches(|c| c == '"' || c == '\''));
+    Some(YamlLine {
+        key,
+        key_indent,
+        dash,
+    })
+}
+
+/// The 1-based line where `path` (`spec.containers[0].image`) is written in block YAML `text`.
+pub fn field_line(text: &str, path: &str) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut from = 0;
+    // The mapping or list being searched holds what is deeper than this column (None: the
+    // document's top level).
+    let mut parent: Option<usize> = None;
+    // After an index, the item's line: its first key follows its `- `.
+    let mut item_line: Option<usize> = None;
+    let mut found = None;
+    for segment in segments(path) {
+        let hit = match segment {
+            Segment::Key(key) => {
+                let mut child_indent = None;
+                let mut hit = None;
+                for (i, raw) in lines.iter().enumerate().skip(from) {
+                    let Some(l) = yaml_line(raw) else { continue };
+                    let own_item = item_line == Some(i);
+                    let starts = l.dash.unwrap_or(l.key_indent);
+                    if !own_item && parent.is_some_and(|p| starts <= p) {
+                        break;
+                    }
+                    let indent = *child_indent.get_or_insert(l.key_indent);
+                    if l.key_indent < indent {
+                        break;
+                    }
+                    if l.key_indent == indent
+                        && l.key == Some(key)
+                        && (l.dash.is_none() || own_item)
+                    {
+                        hit = Some((i, i + 1, l.key_indent));
+                        break;
+                    }
+                }
+                item_line = None;
+                hit
+            }
+            Segment::Index(n) => {
+                let mut seen = 0;
+                let mut item_indent = None;
+                let mut hit = None;
+                for (i, raw) in lines.iter().enumerate().skip(from) {
+                    let Some(l) = yaml_line(raw) else { continue };
+                    let starts = l.dash.unwrap_or(l.key_indent);
+                    if parent.is_some_and(|p| starts < p) {
+                        break;
+                    }
+                    let Some(dash) = l.dash else {
+                        if starts <= item_indent.or(parent).unwrap_or(0) {
+                            break;
+                        }
+                        continue;
+                    };
+                    let indent = *item_indent.get_or_insert(dash);
+                    if dash < indent {
+                        break;
+                    }
+                    if dash == indent {
+                        if seen == n {
+                            hit = Some((i, i, dash));
+                            break;
+                        }
+                        seen += 1;
+                    }
+                }
+                item_line = hit.map(|(i, _, _)| i);
+                hit
+            }
+        };
+        let (line, next, indent) = hit?;
+        found = Some(line);
+        from = next;
+        parent = Some(indent);
+    }
+    found.map(|i| i + 1)
+}
+
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn segments(path: &str) -> Vec<Segment<'_>> {
+    let mut out = Vec::new();
+    let mut rest = path;
+    while !rest.is_empty() {
+        if let Some(inner) = rest.strip_prefix('[') {
+            let Some(end) = inner.find(']') else { break };
+            let token = &inner[..end];
+            out.push(match token.parse() {
+                Ok(n) => Segment::Index(n),
+                Err(_) => Segment::Key(token),
+            });
+            rest = inner[end + 1..].trim_start_matches('.');
+        } else {
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
+            out.push(Segment::Key(&rest[..end]));
+            rest = rest[end..].strip_prefix('.').unwrap_or(&rest[end..]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POD: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  containers:
+  - name: sidecar
+    image: busybox
+  - name: app
+    image: nginx
+    resources:
+      requests:
+        cpu: 500m
+  restartPolicy: Always
+";
+
+    #[test]
+    fn field_paths_find_their_line() {
+        assert_eq!(field_line(POD, "metadata.name"), Some(4));
+        assert_eq!(field_line(POD, "metadata.labels"), Some(5));
+        assert_eq!(field_line(POD, "spec.containers[0].name"), Some(9));
+        assert_eq!(field_line(POD, "spec.containers[1].image"), Some(12));
+        assert_eq!(
+            field_line(POD, "spec.containers[1].resources.requests"),
+            Some(14)
+        );
+        assert_eq!(field_line(POD, "spec.restartPolicy"), Some(16));
+        assert_eq!(field_line(POD, "spec.nodeSelector"), None);
+        assert_eq!(field_line(POD, "spec.containers[2].image"), None);
+    }
+
+    #[test]
+    fn a_yaml_error_has_its_line_and_column() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [web\n";
+        let err = parse_pod(text).unwrap_err();
+        assert!(err.line.is_some(), "{err:?}");
+        assert!(!err.message.is_empty());
+    }
+
+    #[test]
+    fn a_type_error_points_into_the_text() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: 3\n";
+        let err = parse_pod(text).unwrap_err();
+        assert_eq!(err.line, Some(6), "{err:?}");
+    }
+
+    #[test]
+    fn two_objects_are_refused_in_plain_words() {
+        let text = format!("{POD}---\n{POD}");
+        let err = parse_pod(&text).unwrap_err();
+        assert_eq!(
+            err.message,
+            "the editor applies one pod at a time; the text has 2 objects"
+        );
+    }
+
+    #[test]
+    fn an_error_keeps_the_text_and_moves_the_cursor() {
+        let mut e = Editor::new(POD, Origin::New { sample: "x" });
+        e.set_error(EditorError {
+            line: Some(12),
+            column: Some(5),
+            field: None,
+            message: "bad".into(),
+        });
+        assert_eq!(e.text.cursor().0, 11);
+        assert_eq!(e.contents(), POD);
+    }
+}

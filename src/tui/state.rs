@@ -1,0 +1,116 @@
+//! The TUI's whole state (the Elm architecture's model): what the API and the trace bus
+//! delivered, what is selected, and which popups are open. Only `update` changes it; the views
+//! only read it.
+
+use std::path::PathBuf;
+
+use k8s_openapi::jiff::Timestamp;
+
+use super::editor::Editor;
+use super::keymap::Mode;
+use super::model::{Model, ObjKey};
+use super::sequence::{Playback, Traces};
+use super::theme::Theme;
+
+/// What the status bar says about the cluster this process hosts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ClusterInfo {
+    /// `runtime: Docker 27.5.1`, or `runtime: simulated, because …`.
+    pub runtime: String,
+    /// `http://127.0.0.1:6443`, when the HTTP API listens.
+    pub api: Option<String>,
+    pub kubeconfig: PathBuf,
+    pub store_file: PathBuf,
+    /// Where kubox's log goes while the TUI owns the terminal.
+    pub log_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewKind {
+    Describe,
+    Yaml,
+}
+
+/// A read-only text view of one pod (describe or YAML).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Viewer {
+    pub kind: ViewKind,
+    pub key: ObjKey,
+    pub scroll: u16,
+}
+
+/// A line at the bottom that says what just happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flash {
+    pub text: String,
+    pub error: bool,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub model: Model,
+    pub traces: Traces,
+    pub playback: Playback,
+    /// The selected pod (kept by key, so it stays selected as others come and go).
+    pub selected: Option<ObjKey>,
+    /// The sample picker, with the highlighted sample.
+    pub picker: Option<usize>,
+    pub editor: Option<Editor>,
+    pub viewer: Option<Viewer>,
+    /// The pod a delete waits for confirmation of.
+    pub confirm: Option<ObjKey>,
+    pub help: bool,
+    pub info: ClusterInfo,
+    pub theme: Theme,
+    /// The wall clock ages are computed from.
+    pub now: Timestamp,
+    pub flash: Option<Flash>,
+    /// Steps the TUI missed because it fell behind the bus.
+    pub lagged: u64,
+    /// Something changed since the last frame.
+    pub dirty: bool,
+}
+
+impl State {
+    pub fn new(info: ClusterInfo, theme: Theme, now: Timestamp) -> State {
+        State {
+            model: Model::default(),
+            traces: Traces::default(),
+            playback: Playback::default(),
+            selected: None,
+            picker: None,
+            editor: None,
+            viewer: None,
+            confirm: None,
+            help: false,
+            info,
+            theme,
+            now,
+            flash: None,
+            lagged: 0,
+            dirty: true,
+        }
+    }
+
+    /// The keymap in force: that of the topmost thing on screen.
+    pub fn mode(&self) -> Mode {
+        if self.help {
+            Mode::Help
+        } else if self.confirm.is_some() {
+            Mode::Confirm
+        } else if self.editor.is_some() {
+            Mode::Editor
+        } else if self.picker.is_some() {
+            Mode::Picker
+        } else if self.viewer.is_some() {
+            Mode::Viewer
+        } else {
+            Mode::Cluster
+        }
+    }
+
+    /// The store revision last seen (from the trace bus's commits).
+    pub fn revision(&self) -> u64 {
+        self.traces.max_rev
+    }
+}

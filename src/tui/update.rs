@@ -1,0 +1,465 @@
+//! `update(&mut State, Action) -> Option<Effect>`: every change of the TUI's state happens here,
+//! synchronously and without I/O; what needs the API comes back as an [`Effect`].
+
+use super::action::{Action, Effect};
+use super::editor::{Editor, Origin, api_error, parse_pod};
+use super::keymap::{Command, Mode};
+use super::model::{ObjKey, trace_key};
+use super::samples::SAMPLES;
+use super::state::{Flash, State, ViewKind, Viewer};
+use crate::trace::Actor;
+
+/// Rows PageUp/PageDown move.
+const PAGE: usize = 10;
+
+pub fn update(state: &mut State, action: Action) -> Option<Effect> {
+    match action {
+        Action::Command(c) => {
+            state.dirty = true;
+            command(state, c)
+        }
+        Action::EditorKey(key) => {
+            if let Some(editor) = &mut state.editor {
+                editor.text.input(key);
+                state.dirty = true;
+            }
+            None
+        }
+        Action::Resize => {
+            state.dirty = true;
+            None
+        }
+        Action::Frame(now) => {
+            let available = followed_len(state);
+            if state.playback.tick(now, available) {
+                state.dirty = true;
+            }
+            None
+        }
+        Action::Clock(now) => {
+            state.now = now;
+            state.dirty = true;
+            None
+        }
+        Action::Pod(ev) => {
+            state.model.apply_pod(*ev);
+            if state.selected.is_none()
+                && let Some(first) = state.model.pods.items.keys().next().cloned()
+            {
+                select(state, Some(first), false);
+            }
+            state.dirty = true;
+            None
+        }
+        Action::Node(ev) => {
+            state.model.apply_node(*ev);
+            state.dirty = true;
+            None
+        }
+        Action::Event(ev) => {
+            state.model.apply_event(*ev);
+            state.dirty = true;
+            None
+        }
+        Action::Step(step) => {
+            if step.what == "POST pods" && step.to == Actor::ApiServer {
+                let gone = step
+                    .key
+                    .strip_prefix("/registry/pods/")
+                    .and_then(|k| k.split_once('/'))
+                    .is_some_and(|(ns, name)| {
+                        !state
+                            .model
+                            .pods
+                            .items
+                            .contains_key(&(ns.to_string(), name.to_string()))
+                    });
+                if gone {
+                    state.traces.restart(&step.key);
+                }
+            }
+            state.traces.push(step);
+            state.dirty = true;
+            None
+        }
+        Action::Lagged(n) => {
+            state.lagged += n;
+            state.dirty = true;
+            None
+        }
+        Action::Applied(result) => {
+            state.dirty = true;
+            match result {
+                Ok(key) => {
+                    let created = matches!(
+                        state.editor.as_ref().map(|e| &e.origin),
+                        Some(Origin::New { .. })
+                    );
+                    state.editor = None;
+                    state.flash = Some(Flash {
+                        text: if created {
+                            format!(
+                                "pod {}/{} created: its steps are drawn below as they happen",
+                                key.0, key.1
+                            )
+                        } else {
+                            format!("pod {}/{} updated", key.0, key.1)
+                        },
+                        error: false,
+                    });
+                    select(state, Some(key), created);
+                }
+                Err(e) => {
+                    if let Some(editor) = &mut state.editor {
+                        editor.applying = false;
+                        let err = api_error(&e, &editor.contents());
+                        editor.set_error(err);
+                    }
+                }
+            }
+            None
+        }
+        Action::Deleted(key, result) => {
+            state.dirty = true;
+            state.flash = Some(match result {
+                Ok(()) => Flash {
+                    text: format!(
+                        "pod {}/{} is being deleted: its kubelet stops the containers, then it goes",
+                        key.0, key.1
+                    ),
+                    error: false,
+                },
+                Err(e) => Flash {
+                    text: format!("delete {}/{}: {e}", key.0, key.1),
+                    error: true,
+                },
+            });
+            None
+        }
+        Action::Signal => Some(Effect::Quit),
+    }
+}
+
+/// Steps there are for the pod the sequence panel follows.
+pub fn followed_len(state: &State) -> usize {
+    state
+        .playback
+        .key
+        .as_deref()
+        .map_or(0, |k| state.traces.len(k))
+}
+
+fn select(state: &mut State, key: Option<ObjKey>, replay: bool) {
+    let trace = key.as_ref().map(trace_key);
+    let available = trace.as_deref().map_or(0, |k| state.traces.len(k));
+    state.selected = key;
+    state.playback.follow(trace, available, replay);
+}
+
+fn command(state: &mut State, c: Command) -> Option<Effect> {
+    if c == Command::Quit {
+        return Some(Effect::Quit);
+    }
+    state.flash = None;
+    match state.mode() {
+        Mode::Help => {
+            if c == Command::Close {
+                state.help = false;
+            }
+            None
+        }
+        Mode::Confirm => {
+            let key = state.confirm.take();
+            match (c, key) {
+                (Command::Yes, Some(key)) => Some(Effect::Delete(key)),
+                (Command::No, _) => None,
+                (_, key) => {
+                    state.confirm = key;
+                    None
+                }
+            }
+        }
+        Mode::Editor => editor_command(state, c),
+        Mode::Picker => {
+            let index = state.picker.unwrap_or(0);
+            match c {
+                Command::Down => state.picker = Some((index + 1).min(SAMPLES.len() - 1)),
+                Command::Up => state.picker = Some(index.saturating_sub(1)),
+                Command::Close => state.picker = None,
+                Command::Choose => {
+                    let sample = &SAMPLES[index.min(SAMPLES.len() - 1)];
+                    state.picker = None;
+                    state.editor = Some(Editor::new(
+                        sample.text,
+                        Origin::New {
+                            sample: sample.file,
+                        },
+                    ));
+                }
+                _ => {}
+            }
+            None
+        }
+        Mode::Viewer => {
+            let Some(viewer) = &mut state.viewer else {
+                return None;
+            };
+            match c {
+                Command::Down => viewer.scroll = viewer.scroll.saturating_add(1),
+                Command::Up => viewer.scroll = viewer.scroll.saturating_sub(1),
+                Command::PageDown => viewer.scroll = viewer.scroll.saturating_add(PAGE as u16),
+                Command::PageUp => viewer.scroll = viewer.scroll.saturating_sub(PAGE as u16),
+                Command::Top => viewer.scroll = 0,
+                Command::Bottom => viewer.scroll = u16::MAX,
+                Command::Close => state.viewer = None,
+                Command::Edit => {
+                    let key = viewer.key.clone();
+                    open_editor(state, &key);
+                }
+                _ => {}
+            }
+            None
+        }
+        Mode::Cluster => cluster_command(state, c),
+    }
+}
+
+fn editor_command(state: &mut State, c: Command) -> Option<Effect> {
+    let editor = state.editor.as_mut()?;
+    match c {
+        Command::Close => {
+            state.editor = None;
+            None
+        }
+        Command::Apply if !editor.applying => match parse_pod(&editor.contents()) {
+            Err(e) => {
+                editor.set_error(e);
+                None
+            }
+            Ok(pod) => {
+                editor.error = None;
+                editor.applying = true;
+                let replace = match &editor.origin {
+                    Origin::Edit(key) => Some(key.clone()),
+                    Origin::New { .. } => None,
+                };
+                Some(Effect::Apply {
+                    pod: Box::new(pod),
+                    replace,
+                })
+            }
+        },
+        _ => None,
+    }
+}
+
+fn open_editor(state: &mut State, key: &ObjKey) {
+    let Some(pod) = state.model.pods.items.get(key) else {
+        state.flash = Some(Flash {
+            text: format!("pod {}/{} is gone", key.0, key.1),
+            error: true,
+        });
+        return;
+    };
+    match crate::api::yaml::to_yaml(&**pod) {
+        Ok(text) => state.editor = Some(Editor::new(&text, Origin::Edit(key.clone()))),
+        Err(e) => {
+            state.flash = Some(Flash {
+                text: format!("cannot write the pod as YAML: {e}"),
+                error: true,
+            })
+        }
+    }
+}
+
+fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
+    let selected = state.selected.clone();
+    let needs_pod = |state: &mut State| {
+        if selected.is_none() {
+            state.flash = Some(Flash {
+                text: "no pod selected: press n to create one".into(),
+                error: true,
+            });
+        }
+        selected.clone()
+    };
+    match c {
+        Command::New => state.picker = Some(0),
+        Command::Edit => {
+            if let Some(key) = needs_pod(state) {
+                open_editor(state, &key);
+            }
+        }
+        Command::Describe | Command::Yaml => {
+            if let Some(key) = needs_pod(state) {
+                let kind = if c == Command::Describe {
+                    ViewKind::Describe
+                } else {
+                    ViewKind::Yaml
+                };
+                state.viewer = Some(Viewer {
+                    kind,
+                    key,
+                    scroll: 0,
+                });
+            }
+        }
+        Command::Delete => {
+            if let Some(key) = needs_pod(state) {
+                state.confirm = Some(key);
+            }
+        }
+        Command::Help => state.help = true,
+        Command::Faster => state.playback.faster(),
+        Command::Slower => state.playback.slower(),
+        Command::Replay => {
+            let key = state.selected.clone();
+            select(state, key, true);
+        }
+        Command::Up => move_selection(state, -1),
+        Command::Down => move_selection(state, 1),
+        Command::PageUp => move_selection(state, -(PAGE as isize)),
+        Command::PageDown => move_selection(state, PAGE as isize),
+        Command::Top => move_selection(state, isize::MIN),
+        Command::Bottom => move_selection(state, isize::MAX),
+        _ => {}
+    }
+    None
+}
+
+fn move_selection(state: &mut State, delta: isize) {
+    let pods = &state.model.pods.items;
+    if pods.is_empty() {
+        return;
+    }
+    let len = pods.len();
+    // Where the selection is, or where it would be if its pod is gone.
+    let at = state
+        .selected
+        .as_ref()
+        .map_or(0, |k| pods.range(..k.clone()).count());
+    let present = state
+        .selected
+        .as_ref()
+        .is_some_and(|k| pods.contains_key(k));
+    let target = match delta {
+        isize::MIN => 0,
+        isize::MAX => len - 1,
+        d if d > 0 && !present => (at + d.unsigned_abs() - 1).min(len - 1),
+        d if d > 0 => (at + d.unsigned_abs()).min(len - 1),
+        d => at.saturating_sub(d.unsigned_abs()),
+    };
+    let key = pods.keys().nth(target).cloned();
+    if key != state.selected {
+        select(state, key, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::runtime::watcher;
+    use crate::tui::state::ClusterInfo;
+    use crate::tui::theme::Theme;
+    use k8s_openapi::api::core::v1::Pod;
+
+    fn state() -> State {
+        State::new(
+            ClusterInfo::default(),
+            Theme::dark(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        )
+    }
+
+    fn pod(name: &str) -> Pod {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "busybox"}]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn q_in_the_editor_types_a_q() {
+        let mut s = state();
+        update(&mut s, Action::Command(Command::New));
+        update(&mut s, Action::Command(Command::Choose));
+        assert_eq!(s.mode(), Mode::Editor);
+        // The event loop sends unbound keys to the editor.
+        let q = ratatui::crossterm::event::KeyEvent::from(
+            ratatui::crossterm::event::KeyCode::Char('q'),
+        );
+        assert_eq!(crate::tui::keymap::resolve(s.mode(), &q), None);
+        update(&mut s, Action::EditorKey(q));
+        assert_eq!(s.mode(), Mode::Editor);
+        assert!(s.editor.as_ref().unwrap().contents().starts_with('q'));
+    }
+
+    #[test]
+    fn a_sample_applies_as_a_create() {
+        let mut s = state();
+        update(&mut s, Action::Command(Command::New));
+        update(&mut s, Action::Command(Command::Choose));
+        let effect = update(&mut s, Action::Command(Command::Apply));
+        match effect {
+            Some(Effect::Apply { pod, replace }) => {
+                assert_eq!(pod.metadata.name.as_deref(), Some("hello"));
+                assert_eq!(replace, None);
+            }
+            other => panic!("{other:?}"),
+        }
+        // A second ctrl-s while the first is on its way sends nothing.
+        assert_eq!(update(&mut s, Action::Command(Command::Apply)), None);
+        let key = ("default".to_string(), "hello".to_string());
+        update(&mut s, Action::Applied(Ok(key.clone())));
+        assert!(s.editor.is_none());
+        assert_eq!(s.selected, Some(key));
+    }
+
+    #[test]
+    fn delete_asks_first() {
+        let mut s = state();
+        update(
+            &mut s,
+            Action::Pod(Box::new(watcher::Event::Apply(pod("web")))),
+        );
+        assert_eq!(update(&mut s, Action::Command(Command::Delete)), None);
+        assert_eq!(s.mode(), Mode::Confirm);
+        assert_eq!(update(&mut s, Action::Command(Command::No)), None);
+        assert_eq!(s.mode(), Mode::Cluster);
+        update(&mut s, Action::Command(Command::Delete));
+        assert_eq!(
+            update(&mut s, Action::Command(Command::Yes)),
+            Some(Effect::Delete(("default".into(), "web".into())))
+        );
+    }
+
+    #[test]
+    fn selection_moves_and_survives_a_deleted_pod() {
+        let mut s = state();
+        for n in ["a", "b", "c"] {
+            update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(pod(n)))));
+        }
+        assert_eq!(s.selected.as_ref().unwrap().1, "a");
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(s.selected.as_ref().unwrap().1, "b");
+        update(
+            &mut s,
+            Action::Pod(Box::new(watcher::Event::Delete(pod("b")))),
+        );
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(s.selected.as_ref().unwrap().1, "c");
+        update(&mut s, Action::Command(Command::Top));
+        assert_eq!(s.selected.as_ref().unwrap().1, "a");
+    }
+
+    #[test]
+    fn quit_is_an_effect_and_signals_quit_too() {
+        let mut s = state();
+        assert_eq!(
+            update(&mut s, Action::Command(Command::Quit)),
+            Some(Effect::Quit)
+        );
+        assert_eq!(update(&mut s, Action::Signal), Some(Effect::Quit));
+    }
+}

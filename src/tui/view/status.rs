@@ -1,0 +1,86 @@
+//! The two one-line bars: the top says what this kubox is (runtime, API address, kubeconfig),
+//! the bottom says what the keys do — or what just happened — and where the store is.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use super::text::{fit, path, width};
+use crate::tui::keymap::bindings;
+use crate::tui::state::State;
+
+/// One line when the terminal is wide enough for everything the top bar says, else two.
+pub fn top_height(width: u16) -> u16 {
+    if width >= 150 { 1 } else { 2 }
+}
+
+pub fn top_bar(f: &mut Frame, area: Rect, s: &State) {
+    let t = &s.theme;
+    let runtime = s
+        .info
+        .runtime
+        .strip_prefix("runtime: ")
+        .unwrap_or(&s.info.runtime);
+    let mut first = vec![
+        Span::styled(" kubox ", t.selected()),
+        Span::raw(" "),
+        Span::styled("runtime ", t.muted()),
+        Span::styled(runtime.to_string(), t.text()),
+        Span::styled("  │ rev ", t.muted()),
+        Span::styled(s.revision().to_string(), t.text()),
+    ];
+    let mut second = vec![Span::raw(" ")];
+    match &s.info.api {
+        Some(api) => {
+            second.push(Span::styled("API ", t.muted()));
+            second.push(Span::styled(api.clone(), t.text()));
+            second.push(Span::styled("  │ kubectl --kubeconfig ", t.muted()));
+            second.push(Span::styled(path(&s.info.kubeconfig), t.text()));
+        }
+        None => second.push(Span::styled("no HTTP API", t.muted())),
+    }
+    second.push(Span::styled("  │ store ", t.muted()));
+    second.push(Span::styled(path(&s.info.store_file), t.text()));
+    if s.lagged > 0 {
+        second.push(Span::styled(
+            format!("  │ missed {} steps", s.lagged),
+            t.error(),
+        ));
+    }
+    let lines = if area.height >= 2 {
+        vec![Line::from(first), Line::from(second)]
+    } else {
+        first.push(Span::styled("  │", t.muted()));
+        first.extend(second);
+        vec![Line::from(first)]
+    };
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
+    let t = &s.theme;
+    let avail = usize::from(area.width);
+    let line = match &s.flash {
+        Some(flash) => Line::styled(
+            fit(&format!(" {}", flash.text), avail),
+            if flash.error { t.error() } else { t.title() },
+        ),
+        None => {
+            let mut spans = vec![Span::raw(" ")];
+            let mut used = 1;
+            for b in bindings(s.mode()).iter().filter(|b| !b.bar.is_empty()) {
+                let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
+                let w = width(&key) + width(b.bar) + 3;
+                if used + w > avail {
+                    break;
+                }
+                used += w;
+                spans.push(Span::styled(key, t.key()));
+                spans.push(Span::styled(format!(" {}  ", b.bar), t.muted()));
+            }
+            Line::from(spans)
+        }
+    };
+    f.render_widget(Paragraph::new(line), area);
+}

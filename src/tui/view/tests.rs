@@ -1,0 +1,324 @@
+//! Snapshots of each screen at fixed sizes on ratatui's `TestBackend`. The fixtures are API
+//! objects and trace steps shaped as the control plane writes them; the clock is fixed, so ages
+//! are stable, and no uid is ever drawn.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+use super::render;
+use crate::api::runtime::watcher;
+use crate::trace::{Actor, Step};
+use crate::tui::action::Action;
+use crate::tui::keymap::Command;
+use crate::tui::state::{ClusterInfo, State};
+use crate::tui::theme::Theme;
+use crate::tui::update::update;
+
+fn info() -> ClusterInfo {
+    ClusterInfo {
+        runtime: "runtime: simulated (--runtime sim)".into(),
+        api: Some("http://127.0.0.1:6443".into()),
+        kubeconfig: "/data/kubox/kubeconfig".into(),
+        store_file: "/data/kubox/kubox.redb".into(),
+        log_file: None,
+    }
+}
+
+fn node(i: usize) -> Node {
+    let zone = ["zone-a", "zone-b", "zone-c"][(i - 1) % 3];
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": format!("node-{i}"), "labels": {
+            "topology.kubernetes.io/zone": zone
+        }},
+        "spec": {},
+        "status": {
+            "allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"},
+            "conditions": [{"type": "Ready", "status": "True"}]
+        }
+    }))
+    .unwrap()
+}
+
+fn state(theme: Theme) -> State {
+    let mut s = State::new(info(), theme, "2026-01-01T00:10:00Z".parse().unwrap());
+    let mut nodes = vec![watcher::Event::Init];
+    nodes.extend((1..=3).map(|i| watcher::Event::InitApply(node(i))));
+    nodes.push(watcher::Event::InitDone);
+    for ev in nodes {
+        update(&mut s, Action::Node(Box::new(ev)));
+    }
+    for ev in [watcher::Event::Init, watcher::Event::InitDone] {
+        update(&mut s, Action::Pod(Box::new(ev)));
+    }
+    for ev in [watcher::Event::Init, watcher::Event::InitDone] {
+        update(&mut s, Action::Event(Box::new(ev)));
+    }
+    s.traces.max_rev = 18;
+    s
+}
+
+fn pending_pod() -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "too-big", "namespace": "default",
+            "creationTimestamp": "2026-01-01T00:09:00Z", "uid": "0b5e"},
+        "spec": {"containers": [{"name": "app", "image": "busybox:1.36",
+            "resources": {"requests": {"cpu": "64", "memory": "1Gi"}}}]},
+        "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False",
+            "reason": "Unschedulable",
+            "message": "0/3 nodes are available: 3 Insufficient cpu."}]}
+    }))
+    .unwrap()
+}
+
+fn running_pod() -> Pod {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "hello", "namespace": "default",
+            "creationTimestamp": "2026-01-01T00:08:00Z", "uid": "7f3a"},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "busybox:1.36",
+            "resources": {"requests": {"cpu": "500m", "memory": "256Mi"}}}]},
+        "status": {
+            "phase": "Running", "podIP": "10.88.0.3", "hostIP": "172.18.0.2",
+            "startTime": "2026-01-01T00:08:00Z",
+            "conditions": [
+                {"type": "PodScheduled", "status": "True"},
+                {"type": "Ready", "status": "True"}
+            ],
+            "containerStatuses": [{"name": "app", "image": "busybox:1.36", "imageID": "",
+                "ready": true, "restartCount": 0, "started": true,
+                "state": {"running": {"startedAt": "2026-01-01T00:08:00Z"}}}]
+        }
+    }))
+    .unwrap()
+}
+
+fn step(seq: u64, ms: f64, from: Actor, to: Actor, key: &str, what: &str) -> Arc<Step> {
+    Arc::new(Step {
+        seq,
+        at: Duration::from_secs_f64(ms / 1000.0),
+        from,
+        to,
+        key: key.into(),
+        rev: None,
+        what: what.into(),
+        took: None,
+    })
+}
+
+/// The steps a pod's creation records, as the control plane wrote them in a real run.
+fn hello_steps() -> Vec<Arc<Step>> {
+    let k = "/registry/pods/default/hello";
+    let kubelet = || Actor::Kubelet("node-1".into());
+    let mut steps = vec![
+        step(1, 0.0, Actor::You, Actor::ApiServer, k, "POST pods"),
+        step(2, 2.7, Actor::ApiServer, Actor::Store, k, "commit create"),
+        step(3, 2.9, Actor::ApiServer, Actor::You, k, "201 Created"),
+        step(4, 3.3, Actor::Store, Actor::Scheduler, k, "watch ADDED"),
+        step(
+            5,
+            3.7,
+            Actor::Scheduler,
+            Actor::Scheduler,
+            k,
+            "filter 3 nodes, 3 feasible",
+        ),
+        step(
+            6,
+            3.7,
+            Actor::Scheduler,
+            Actor::Scheduler,
+            k,
+            "score → node-1",
+        ),
+        step(
+            7,
+            3.8,
+            Actor::Scheduler,
+            Actor::ApiServer,
+            k,
+            "POST binding pods",
+        ),
+        step(8, 5.1, Actor::ApiServer, Actor::Store, k, "commit update"),
+        step(9, 5.4, Actor::Store, kubelet(), k, "watch ADDED"),
+        step(10, 9.1, kubelet(), Actor::ApiServer, k, "status Pending"),
+        step(11, 11.0, kubelet(), Actor::Docker, k, "create sandbox"),
+        step(12, 23.0, kubelet(), Actor::Docker, k, "start app"),
+        step(13, 26.0, kubelet(), Actor::ApiServer, k, "status Running"),
+    ];
+    let revs = [(2, 19), (3, 19), (4, 19), (8, 20), (9, 20)];
+    for (seq, rev) in revs {
+        let s = Arc::make_mut(&mut steps[seq - 1]);
+        s.rev = Some(rev);
+    }
+    Arc::make_mut(&mut steps[1]).took = Some(Duration::from_micros(1500));
+    Arc::make_mut(&mut steps[11]).took = Some(Duration::from_micros(3200));
+    steps
+}
+
+fn with_pod(mut s: State, pod: Pod, steps: Vec<Arc<Step>>) -> State {
+    for st in steps {
+        update(&mut s, Action::Step(st));
+    }
+    update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(pod))));
+    s
+}
+
+fn draw(s: &State, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| render(f, s)).unwrap();
+    t
+}
+
+#[test]
+fn empty_cluster() {
+    let s = state(Theme::dark());
+    insta::assert_snapshot!("empty_200x50", draw(&s, 200, 50).backend());
+    insta::assert_snapshot!("empty_80x24", draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn pending_pod_at_both_sizes() {
+    let k = "/registry/pods/default/too-big";
+    let steps = vec![
+        step(1, 0.0, Actor::You, Actor::ApiServer, k, "POST pods"),
+        step(2, 1.9, Actor::ApiServer, Actor::Store, k, "commit create"),
+        step(3, 2.1, Actor::ApiServer, Actor::You, k, "201 Created"),
+        step(4, 2.4, Actor::Store, Actor::Scheduler, k, "watch ADDED"),
+        step(
+            5,
+            2.9,
+            Actor::Scheduler,
+            Actor::Scheduler,
+            k,
+            "filter 3 nodes, 0 feasible",
+        ),
+    ];
+    let s = with_pod(state(Theme::dark()), pending_pod(), steps);
+    insta::assert_snapshot!("pending_200x50", draw(&s, 200, 50).backend());
+    insta::assert_snapshot!("pending_80x24", draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn running_pod_with_its_sequence() {
+    let s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    insta::assert_snapshot!("running_200x50", draw(&s, 200, 50).backend());
+    insta::assert_snapshot!("running_80x24", draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn an_arrow_half_drawn() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    s.playback.shown = 6;
+    s.playback.progress = 0.5;
+    insta::assert_snapshot!("animating_120x30", draw(&s, 120, 30).backend());
+}
+
+#[test]
+fn editor_with_a_yaml_error() {
+    let mut s = state(Theme::dark());
+    update(&mut s, Action::Command(Command::New));
+    update(&mut s, Action::Command(Command::Choose));
+    // Break the sample: an unclosed flow sequence on the name's line (`  name: [hello`).
+    {
+        let e = s.editor.as_mut().unwrap();
+        e.text.move_cursor(ratatui_textarea::CursorMove::Jump(9, 8));
+        e.text.insert_str("[");
+    }
+    assert!(update(&mut s, Action::Command(Command::Apply)).is_none());
+    insta::assert_snapshot!("editor_error_120x30", draw(&s, 120, 30).backend());
+    insta::assert_snapshot!("editor_error_80x24", draw(&s, 80, 24).backend());
+}
+
+#[test]
+fn describe_with_events() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    let event: Event = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "hello.1", "namespace": "default"},
+        "involvedObject": {"kind": "Pod", "name": "hello", "namespace": "default"},
+        "type": "Normal", "reason": "Scheduled", "count": 1,
+        "message": "Successfully assigned default/hello to node-1",
+        "firstTimestamp": "2026-01-01T00:08:00Z", "lastTimestamp": "2026-01-01T00:08:00Z",
+        "source": {"component": "default-scheduler"}
+    }))
+    .unwrap();
+    update(
+        &mut s,
+        Action::Event(Box::new(watcher::Event::Apply(event))),
+    );
+    update(&mut s, Action::Command(Command::Describe));
+    insta::assert_snapshot!("describe_100x40", draw(&s, 100, 40).backend());
+}
+
+#[test]
+fn help_and_confirm() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    update(&mut s, Action::Command(Command::Delete));
+    insta::assert_snapshot!("confirm_80x24", draw(&s, 80, 24).backend());
+    update(&mut s, Action::Command(Command::No));
+    update(&mut s, Action::Command(Command::Help));
+    insta::assert_snapshot!("help_120x40", draw(&s, 120, 40).backend());
+}
+
+#[test]
+fn light_theme_colours() {
+    let s = with_pod(
+        state(Theme::builtin("light").unwrap()),
+        running_pod(),
+        hello_steps(),
+    );
+    // The Debug form of the buffer lists the styles, so the snapshot holds the colours.
+    let t = draw(&s, 80, 24);
+    insta::assert_debug_snapshot!("light_80x24", t.backend().buffer());
+}
+
+#[test]
+fn no_color_draws_no_colour() {
+    let s = with_pod(
+        state(Theme::dark().without_colour()),
+        running_pod(),
+        hello_steps(),
+    );
+    let t = draw(&s, 80, 24);
+    for cell in t.backend().buffer().content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset);
+        assert_eq!(cell.bg, ratatui::style::Color::Reset);
+    }
+}
+
+#[test]
+fn tiny_and_odd_sizes_do_not_panic() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    s.playback.shown = 3;
+    s.playback.progress = 0.7;
+    let sizes = [
+        (1, 1),
+        (10, 5),
+        (20, 3),
+        (40, 10),
+        (79, 23),
+        (109, 60),
+        (300, 100),
+    ];
+    for (w, h) in sizes {
+        draw(&s, w, h);
+    }
+    for c in [
+        Command::Help,
+        Command::Close,
+        Command::Describe,
+        Command::Close,
+        Command::New,
+    ] {
+        update(&mut s, Action::Command(c));
+        for (w, h) in sizes {
+            draw(&s, w, h);
+        }
+    }
+    update(&mut s, Action::Command(Command::Choose));
+    for (w, h) in sizes {
+        draw(&s, w, h);
+    }
+}
