@@ -268,8 +268,12 @@ pub fn describe_pod(pod: &Pod, events: &[&Event], now: Timestamp) -> Vec<String>
             if let Some(e) = t.effect.as_deref() {
                 let _ = write!(s, ":{e}");
             }
-            if t.operator.as_deref() == Some("Exists") && t.key.is_none() {
-                s = "op=Exists".into();
+            if t.operator.as_deref() == Some("Exists") {
+                if t.key.is_none() && t.effect.is_none() {
+                    s = "op=Exists".into();
+                } else {
+                    s.push_str(" op=Exists");
+                }
             }
             if let Some(secs) = t.toleration_seconds {
                 let _ = write!(s, " for {secs}s");

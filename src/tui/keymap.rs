@@ -28,6 +28,9 @@ pub enum Command {
     Slower,
     /// Draw the selected pod's steps again from the first.
     Replay,
+    /// Scroll the sequence panel towards the pod's first steps, or back to the latest.
+    SequenceBack,
+    SequenceForward,
     /// Close the popup or view on top.
     Close,
     /// Take the highlighted entry (the sample picker).
@@ -216,6 +219,18 @@ const CLUSTER: &[Binding] = &[
         "replay",
     ),
     b(
+        &[ch('[')],
+        Command::SequenceBack,
+        "sequence: earlier steps",
+        "",
+    ),
+    b(
+        &[ch(']')],
+        Command::SequenceForward,
+        "sequence: later steps",
+        "",
+    ),
+    b(
         &[ch('+'), ch('>')],
         Command::Faster,
         "animation faster (up to ×4)",
@@ -386,6 +401,8 @@ mod tests {
         assert_eq!(r(ctrl_key('d')), Some(Command::Delete));
         assert_eq!(r(key(KeyCode::Char('?'))), Some(Command::Help));
         assert_eq!(r(key(KeyCode::Down)), Some(Command::Down));
+        assert_eq!(r(key(KeyCode::Char('['))), Some(Command::SequenceBack));
+        assert_eq!(r(key(KeyCode::Char(']'))), Some(Command::SequenceForward));
         assert_eq!(r(key(KeyCode::Char('x'))), None);
     }
 

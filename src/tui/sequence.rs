@@ -168,6 +168,8 @@ pub struct Playback {
     /// When the arrow being drawn started.
     started: Option<Instant>,
     pub speed: usize,
+    /// Steps scrolled back from the latest (0: following the latest).
+    pub back: usize,
 }
 
 impl Default for Playback {
@@ -178,6 +180,7 @@ impl Default for Playback {
             progress: 0.0,
             started: None,
             speed: DEFAULT_SPEED,
+            back: 0,
         }
     }
 }
@@ -189,6 +192,15 @@ impl Playback {
         self.shown = if replay { 0 } else { available };
         self.progress = 0.0;
         self.started = None;
+        self.back = 0;
+    }
+
+    /// Scrolls `rows` steps back (towards the first step), or forward with a negative count.
+    pub fn scroll(&mut self, rows: isize, available: usize) {
+        self.back = self
+            .back
+            .saturating_add_signed(rows)
+            .min(available.saturating_sub(1));
     }
 
     pub fn speed(&self) -> f32 {
@@ -298,6 +310,20 @@ mod tests {
         p.tick(t0 + STEP_TIME * 3, 3);
         assert_eq!(p.shown, 3);
         assert_eq!(p.next_frame(t0, 3), None);
+    }
+
+    #[test]
+    fn scrolling_back_stays_within_the_steps_and_a_new_pod_resets_it() {
+        let mut p = Playback::default();
+        p.follow(Some("k".into()), 12, false);
+        p.scroll(5, 12);
+        p.scroll(5, 12);
+        p.scroll(5, 12);
+        assert_eq!(p.back, 11);
+        p.scroll(-5, 12);
+        assert_eq!(p.back, 6);
+        p.follow(Some("other".into()), 3, false);
+        assert_eq!(p.back, 0);
     }
 
     #[test]

@@ -96,7 +96,14 @@ impl State {
     pub fn mode(&self) -> Mode {
         if self.help {
             Mode::Help
-        } else if self.confirm.is_some() {
+        } else {
+            self.base_mode()
+        }
+    }
+
+    /// The mode under the help screen.
+    pub fn base_mode(&self) -> Mode {
+        if self.confirm.is_some() {
             Mode::Confirm
         } else if self.editor.is_some() {
             Mode::Editor

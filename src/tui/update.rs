@@ -316,6 +316,11 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
             let key = state.selected.clone();
             select(state, key, true);
         }
+        Command::SequenceBack | Command::SequenceForward => {
+            let available = followed_len(state);
+            let rows = if c == Command::SequenceBack { 5 } else { -5 };
+            state.playback.scroll(rows, available);
+        }
         Command::Up => move_selection(state, -1),
         Command::Down => move_selection(state, 1),
         Command::PageUp => move_selection(state, -(PAGE as isize)),

@@ -13,10 +13,15 @@ use crate::tui::state::State;
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
     let mut entries: Vec<Line> = Vec::new();
-    for mode in Mode::ALL {
-        if mode == Mode::Help {
-            continue;
-        }
+    // Narrow screens get the keys of the screen under the help; wide ones get every screen's.
+    let wide = area.width >= 110;
+    let base = s.base_mode();
+    let modes: Vec<Mode> = if wide {
+        Mode::ALL.into_iter().filter(|m| *m != Mode::Help).collect()
+    } else {
+        vec![base]
+    };
+    for mode in modes {
         if !entries.is_empty() {
             entries.push(Line::default());
         }
@@ -34,6 +39,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
                 t.muted(),
             ));
         }
+    }
+    if !wide {
+        entries.push(Line::default());
+        entries.push(Line::styled(
+            "Other screens show their keys in the bottom bar; a wider terminal shows them all here.",
+            t.muted(),
+        ));
     }
     let r = centered(
         area,

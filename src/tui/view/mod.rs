@@ -24,7 +24,7 @@ use super::state::State;
 pub fn render(f: &mut Frame, s: &State) {
     let area = f.area();
     f.render_widget(Block::new().style(s.theme.base()), area);
-    let top_h = status::top_height(area.width);
+    let top_h = status::top_height(s, area.width);
     let [top, main, bottom] = Layout::vertical([
         Constraint::Length(top_h),
         Constraint::Fill(1),

@@ -39,6 +39,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     if len > 0 {
         title.push(Span::styled(format!("· step {drawn}/{len} "), t.muted()));
     }
+    if pb.back > 0 {
+        title.push(Span::styled(
+            "· earlier steps (] goes back to the latest) ".to_string(),
+            t.arrow(true),
+        ));
+    }
     if len > drawn {
         title.push(Span::styled(
             format!("· {} queued ", len - drawn),
@@ -109,8 +115,15 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     }
     let first_at = steps.and_then(|v| v.front()).map(|s| s.at);
     let firsts = first_milestones(&drawn_steps);
-    let start = drawn_steps.len().saturating_sub(rows);
-    for (row, (i, step)) in drawn_steps.iter().enumerate().skip(start).enumerate() {
+    let back = pb.back.min(drawn_steps.len().saturating_sub(rows));
+    let end = drawn_steps.len() - back;
+    let start = end.saturating_sub(rows);
+    for (row, (i, step)) in drawn_steps[..end]
+        .iter()
+        .enumerate()
+        .skip(start)
+        .enumerate()
+    {
         let y = body.y + head + row as u16;
         let progress = if animating && i + 1 == drawn {
             Some(pb.progress)
@@ -130,7 +143,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         step_row(f.buffer_mut(), &geo, t, y, &row);
     }
     // Lifelines continue below the last arrow.
-    let used = drawn_steps.len().saturating_sub(start) as u16;
+    let used = (end - start) as u16;
     for yy in body.y + head + used..body.y + body.height {
         for x in geo.lines() {
             f.buffer_mut()[(x, yy)]

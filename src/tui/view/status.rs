@@ -11,18 +11,34 @@ use crate::tui::keymap::bindings;
 use crate::tui::state::State;
 
 /// One line when the terminal is wide enough for everything the top bar says, else two.
-pub fn top_height(width: u16) -> u16 {
-    if width >= 150 { 1 } else { 2 }
+pub fn top_height(s: &State, width: u16) -> u16 {
+    let (first, second) = top_spans(s);
+    let need: usize = first.iter().chain(&second).map(Span::width).sum::<usize>() + 3;
+    if need <= usize::from(width) { 1 } else { 2 }
 }
 
 pub fn top_bar(f: &mut Frame, area: Rect, s: &State) {
+    let t = &s.theme;
+    let (mut first, second) = top_spans(s);
+    let lines = if area.height >= 2 {
+        vec![Line::from(first), Line::from(second)]
+    } else {
+        first.push(Span::styled("  │", t.muted()));
+        first.extend(second);
+        vec![Line::from(first)]
+    };
+    f.render_widget(Paragraph::new(lines), area);
+}
+
+/// The top bar's two halves: what runs (runtime, revision), and where to reach it.
+fn top_spans(s: &State) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
     let t = &s.theme;
     let runtime = s
         .info
         .runtime
         .strip_prefix("runtime: ")
         .unwrap_or(&s.info.runtime);
-    let mut first = vec![
+    let first = vec![
         Span::styled(" kubox ", t.selected()),
         Span::raw(" "),
         Span::styled("runtime ", t.muted()),
@@ -48,14 +64,7 @@ pub fn top_bar(f: &mut Frame, area: Rect, s: &State) {
             t.error(),
         ));
     }
-    let lines = if area.height >= 2 {
-        vec![Line::from(first), Line::from(second)]
-    } else {
-        first.push(Span::styled("  │", t.muted()));
-        first.extend(second);
-        vec![Line::from(first)]
-    };
-    f.render_widget(Paragraph::new(lines), area);
+    (first, second)
 }
 
 pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
