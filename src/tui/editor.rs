@@ -8,6 +8,7 @@ use ratatui_textarea::{CursorMove, TextArea};
 
 use super::model::ObjKey;
 use crate::api::ApiError;
+use crate::api::http::unknown_fields;
 use crate::api::yaml::{decode, parse_manifests};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -98,12 +99,29 @@ pub fn parse_pod(text: &str) -> Result<Pod, EditorError> {
             )));
         }
     };
-    decode::<Pod>(manifest).map_err(|e| EditorError {
+    let pod = decode::<Pod>(manifest).map_err(|e| EditorError {
         line: e.line,
         column: e.column,
         field: None,
         message: e.message,
-    })
+    })?;
+    // kubectl's default (`--validate=strict`) has the server refuse fields the schema does not
+    // know; the in-process API takes typed objects, so the editor checks as the server would.
+    let typed = serde_json::to_value(&pod).map_err(|e| plain(e.to_string()))?;
+    let unknown = unknown_fields(&manifest.value, &typed);
+    if let Some(first) = unknown.first() {
+        let names: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
+        return Err(EditorError {
+            line: field_line(text, first),
+            column: None,
+            field: Some(first.clone()),
+            message: format!("strict decoding error: {}", names.join(", ")),
+        });
+    }
+    Ok(pod)
 }
 
 fn plain(message: impl Into<String>) -> EditorError {
@@ -319,6 +337,20 @@ spec:
         let text = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers: 3\n";
         let err = parse_pod(text).unwrap_err();
         assert_eq!(err.line, Some(6), "{err:?}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_at_its_line() {
+        let text = POD.replace(
+            "    image: nginx",
+            "    imagePullPolcy: Always\n    image: nginx",
+        );
+        let err = parse_pod(&text).unwrap_err();
+        assert_eq!(
+            err.message,
+            r#"strict decoding error: unknown field "spec.containers[1].imagePullPolcy""#
+        );
+        assert_eq!(err.line, Some(12));
     }
 
     #[test]

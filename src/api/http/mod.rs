@@ -12,6 +12,10 @@ mod request;
 mod response;
 pub mod table;
 
+/// Unknown-field detection, shared with the TUI's editor (which refuses them as kubectl's
+/// default `--validate=strict` makes the server do).
+pub use request::unknown_fields;
+
 use std::net::SocketAddr;
 
 use axum::Router;
