@@ -7,9 +7,9 @@ use k8s_openapi::api::core::v1::Pod;
 use ratatui_textarea::{CursorMove, TextArea};
 
 use super::model::ObjKey;
-use crate::api::ApiError;
 use crate::api::http::unknown_fields;
 use crate::api::yaml::{decode, parse_manifests};
+use crate::api::{ApiError, Reason};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
@@ -135,6 +135,17 @@ fn plain(message: impl Into<String>) -> EditorError {
 
 /// The API server's refusal, placed at the first field it names when that field is in `text`.
 pub fn api_error(err: &ApiError, text: &str) -> EditorError {
+    if err.reason == Reason::AlreadyExists {
+        return EditorError {
+            line: field_line(text, "metadata.name"),
+            column: None,
+            field: Some("metadata.name".into()),
+            message: format!(
+                "{}\nGive this one another metadata.name, or delete the other first (ctrl-d).",
+                err.message
+            ),
+        };
+    }
     let field = err
         .details
         .as_ref()
@@ -351,6 +362,13 @@ spec:
             r#"strict decoding error: unknown field "spec.containers[1].imagePullPolcy""#
         );
         assert_eq!(err.line, Some(12));
+    }
+
+    #[test]
+    fn a_name_in_use_points_at_the_name() {
+        let err = api_error(&ApiError::already_exists("pods", "", "web"), POD);
+        assert_eq!(err.line, Some(4));
+        assert!(err.message.starts_with(r#"pods "web" already exists"#));
     }
 
     #[test]

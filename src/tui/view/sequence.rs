@@ -139,6 +139,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             progress,
             latest,
             milestone: mark,
+            simulated,
         };
         step_row(f.buffer_mut(), &geo, t, y, &row);
     }
@@ -271,7 +272,7 @@ fn header(
 
 /// The label of a step: `API server → store: commit create rev 42 · 0.3 ms`; the actors are
 /// left out when the label would not fit with them.
-fn label(step: &Step, room: usize) -> String {
+fn label(step: &Step, room: usize, simulated: bool) -> String {
     let mut what = step.what.clone();
     if let Some(rev) = step.rev {
         what.push_str(&format!(" rev {rev}"));
@@ -279,7 +280,12 @@ fn label(step: &Step, room: usize) -> String {
     if let Some(took) = step.took {
         what.push_str(&format!(" · {}", duration(took)));
     }
-    let full = format!("{} → {}: {what}", step.from, step.to);
+    let name = |a: &Actor| match a {
+        // The trace names the runtime's lifeline Docker; say which runtime it is.
+        Actor::Docker if simulated => "sim runtime".to_string(),
+        other => other.to_string(),
+    };
+    let full = format!("{} → {}: {what}", name(&step.from), name(&step.to));
     if width(&full) <= room { full } else { what }
 }
 
@@ -306,6 +312,8 @@ struct StepRow<'a> {
     latest: bool,
     /// Which of the eight steps this row is the first of.
     milestone: Option<usize>,
+    /// The runtime is the simulation (its lifeline is not Docker).
+    simulated: bool,
 }
 
 fn step_row(buf: &mut Buffer, g: &Geometry, t: &Theme, y: u16, row: &StepRow) {
@@ -315,6 +323,7 @@ fn step_row(buf: &mut Buffer, g: &Geometry, t: &Theme, y: u16, row: &StepRow) {
         progress,
         latest,
         milestone,
+        simulated,
     } = *row;
     for x in g.lines() {
         buf[(x, y)].set_symbol("│").set_style(t.lifeline());
@@ -372,7 +381,7 @@ fn step_row(buf: &mut Buffer, g: &Geometry, t: &Theme, y: u16, row: &StepRow) {
         };
         spans.push(Span::styled(mark, t.health(h)));
     }
-    let text = fit(&label(step, room - used), room - used);
+    let text = fit(&label(step, room - used, simulated), room - used);
     spans.push(Span::styled(text, if new { style } else { t.text() }));
     buf.set_line(g.label_x, y, &Line::from(spans), g.label_w);
 }

@@ -209,6 +209,28 @@ fn running_pod_with_its_sequence() {
 }
 
 #[test]
+fn crash_loop() {
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "crasher", "namespace": "default",
+            "creationTimestamp": "2026-01-01T00:09:00Z", "uid": "c1"},
+        "spec": {"nodeName": "node-2", "containers": [{"name": "app", "image": "busybox:1.36"}]},
+        "status": {
+            "phase": "Running", "podIP": "10.88.0.4",
+            "conditions": [{"type": "Ready", "status": "False"}],
+            "containerStatuses": [{"name": "app", "image": "busybox:1.36", "imageID": "",
+                "ready": false, "restartCount": 3,
+                "state": {"waiting": {"reason": "CrashLoopBackOff",
+                    "message": "back-off 40s restarting failed container=app"}},
+                "lastState": {"terminated": {"exitCode": 1, "reason": "Error",
+                    "startedAt": "2026-01-01T00:09:40Z", "finishedAt": "2026-01-01T00:09:55Z"}}}]
+        }
+    }))
+    .unwrap();
+    let s = with_pod(state(Theme::dark()), pod, Vec::new());
+    insta::assert_snapshot!("crash_loop_120x30", draw(&s, 120, 30).backend());
+}
+
+#[test]
 fn an_arrow_half_drawn() {
     let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
     s.playback.shown = 6;
