@@ -15,9 +15,10 @@ mod viewer;
 #[cfg(test)]
 mod tests;
 
-use ratatui::Frame;
+use ratatui::backend::TestBackend;
 use ratatui::layout::{Constraint, Layout};
 use ratatui::widgets::Block;
+use ratatui::{Frame, Terminal};
 
 use super::state::State;
 
@@ -48,5 +49,29 @@ pub fn render(f: &mut Frame, s: &State) {
     }
     if s.help {
         help::render(f, main, s);
+    }
+}
+
+/// A terminal in memory: the frame benchmark draws into it, as the snapshot tests do.
+pub struct Offscreen {
+    terminal: Terminal<TestBackend>,
+}
+
+impl Offscreen {
+    pub fn new(width: u16, height: u16) -> Offscreen {
+        let terminal =
+            Terminal::new(TestBackend::new(width, height)).unwrap_or_else(|e| match e {});
+        Offscreen { terminal }
+    }
+
+    /// Draws one frame of `s` (including the diff against the previous frame, as on a real
+    /// terminal).
+    pub fn draw(&mut self, s: &State) {
+        let Ok(_) = self.terminal.draw(|f| render(f, s));
+    }
+
+    /// The screen's text, one line per row.
+    pub fn text(&self) -> String {
+        self.terminal.backend().to_string()
     }
 }
