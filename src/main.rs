@@ -147,7 +147,12 @@ async fn tui(common: &CommonArgs, theme: &str, log_file: Option<PathBuf>) -> Res
     let config = config(common)?;
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;
     tracing::info!("{}; the TUI is open", cluster.runtime_note);
-    let result = kubox::tui::run(&cluster, kubox::tui::Options { theme, log_file }).await;
+    let options = kubox::tui::Options {
+        theme,
+        log_file,
+        decisions: Some(cluster.scheduler.records()),
+    };
+    let result = kubox::tui::run(&cluster, options).await;
     tracing::info!("stopping: finishing queued writes and closing the store");
     cluster.shutdown().await;
     result

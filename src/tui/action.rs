@@ -12,6 +12,7 @@ use super::keymap::Command;
 use super::model::ObjKey;
 use crate::api::ApiError;
 use crate::api::runtime::watcher;
+use crate::scheduler::run::DecisionRecord;
 use crate::trace::Step;
 
 #[derive(Debug)]
@@ -37,6 +38,8 @@ pub enum Action {
     Applied(Result<ObjKey, ApiError>),
     /// The API server's answer to a delete.
     Deleted(ObjKey, Result<(), ApiError>),
+    /// The scheduler's recorded attempts for a pod (answer to [`Effect::LoadDecisions`]).
+    Decisions(ObjKey, Vec<DecisionRecord>),
     /// SIGINT or SIGTERM.
     Signal,
 }
@@ -50,5 +53,7 @@ pub enum Effect {
         replace: Option<ObjKey>,
     },
     Delete(ObjKey),
+    /// Read the scheduler's decision records for a pod.
+    LoadDecisions(ObjKey),
     Quit,
 }

@@ -4,6 +4,7 @@
 //! is drawn only when the state changed, at most every 10 ms. The terminal is restored on every
 //! way out, panics included (ratatui's hook).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -24,6 +25,7 @@ use super::view;
 use crate::api::runtime::watcher::watcher;
 use crate::api::{Api, DeleteParams, ListParams};
 use crate::cluster::{Cluster, KUBECONFIG_FILE};
+use crate::scheduler::Records;
 use crate::trace::Actor;
 
 /// Frames are drawn at most this often.
@@ -31,6 +33,8 @@ const FRAME_GAP: Duration = Duration::from_millis(10);
 
 pub struct Options {
     pub theme: Theme,
+    /// The scheduler's decision records (what `GET /kubox/v1/decisions/…` serves), for Why.
+    pub decisions: Option<Arc<Records>>,
     /// Where the log goes while the TUI owns the terminal.
     pub log_file: Option<std::path::PathBuf>,
 }
@@ -61,6 +65,7 @@ pub fn key_action(state: &State, key: ratatui::crossterm::event::KeyEvent) -> Op
 
 /// Runs the TUI on this terminal until the user quits or a signal comes.
 pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
+    let decisions = options.decisions;
     let mut state = State::new(
         info(cluster, options.log_file),
         options.theme,
@@ -142,6 +147,15 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
         if let Some(action) = action {
             match update(&mut state, action) {
                 Some(Effect::Quit) => break Ok(()),
+                Some(Effect::LoadDecisions(key)) => {
+                    let records = decisions
+                        .as_ref()
+                        .map(|r| r.for_pod(&format!("{}/{}", key.0, key.1)))
+                        .unwrap_or_default();
+                    if let Some(a) = update(&mut state, Action::Decisions(key, records)) {
+                        tracing::debug!(?a, "unexpected effect after loading decisions");
+                    }
+                }
                 Some(effect) => carry_out(cluster, effect, tx.clone()),
                 None => {}
             }
@@ -202,6 +216,6 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                 let _ = tx.send(Action::Deleted(key, result));
             });
         }
-        Effect::Quit => {}
+        Effect::Quit | Effect::LoadDecisions(_) => {}
     }
 }

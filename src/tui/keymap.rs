@@ -21,6 +21,8 @@ pub enum Command {
     Edit,
     Describe,
     Yaml,
+    /// The scheduler's decision about the selected pod.
+    Why,
     /// Delete the selected pod (asks first).
     Delete,
     Help,
@@ -58,7 +60,7 @@ impl Mode {
             Mode::Cluster => "cluster",
             Mode::Picker => "choose a sample",
             Mode::Editor => "YAML editor",
-            Mode::Viewer => "describe / YAML view",
+            Mode::Viewer => "describe / YAML / why view",
             Mode::Confirm => "confirm",
             Mode::Help => "help",
         }
@@ -168,6 +170,12 @@ const CLUSTER: &[Binding] = &[
         "describe",
     ),
     b(&[ch('y')], Command::Yaml, "the selected pod's YAML", "yaml"),
+    b(
+        &[ch('w')],
+        Command::Why,
+        "why: the scheduler's decision (filters, scores, FailedScheduling)",
+        "why",
+    ),
     b(
         &[ctrl('d')],
         Command::Delete,

@@ -19,6 +19,7 @@ pub mod state;
 pub mod theme;
 pub mod update;
 pub mod view;
+pub mod why;
 
 pub use app::{Options, run};
 pub use theme::Theme;

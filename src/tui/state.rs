@@ -11,6 +11,7 @@ use super::keymap::Mode;
 use super::model::{Model, ObjKey};
 use super::sequence::{Playback, Traces};
 use super::theme::Theme;
+use crate::scheduler::run::DecisionRecord;
 
 /// What the status bar says about the cluster this process hosts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -29,6 +30,8 @@ pub struct ClusterInfo {
 pub enum ViewKind {
     Describe,
     Yaml,
+    /// The scheduler's decisions about the pod.
+    Why,
 }
 
 /// A read-only text view of one pod (describe or YAML).
@@ -65,6 +68,8 @@ pub struct State {
     /// The wall clock ages are computed from.
     pub now: Timestamp,
     pub flash: Option<Flash>,
+    /// The scheduler's recorded attempts for the pod of the Why view, as last loaded.
+    pub decisions: Option<(ObjKey, Vec<DecisionRecord>)>,
     /// Steps the TUI missed because it fell behind the bus.
     pub lagged: u64,
     /// Something changed since the last frame.
@@ -87,6 +92,7 @@ impl State {
             theme,
             now,
             flash: None,
+            decisions: None,
             lagged: 0,
             dirty: true,
         }

@@ -78,9 +78,16 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
                     state.traces.restart(&step.key);
                 }
             }
+            // A new attempt for the pod whose Why view is open: read the records again.
+            let reload = state.viewer.as_ref().and_then(|v| {
+                (v.kind == ViewKind::Why
+                    && step.from == Actor::Scheduler
+                    && step.key == trace_key(&v.key))
+                .then(|| v.key.clone())
+            });
             state.traces.push(step);
             state.dirty = true;
-            None
+            reload.map(Effect::LoadDecisions)
         }
         Action::Lagged(n) => {
             state.lagged += n;
@@ -134,6 +141,17 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
                     error: true,
                 },
             });
+            None
+        }
+        Action::Decisions(key, records) => {
+            if state
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.kind == ViewKind::Why && v.key == key)
+            {
+                state.decisions = Some((key, records));
+                state.dirty = true;
+            }
             None
         }
         Action::Signal => Some(Effect::Quit),
@@ -290,18 +308,22 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
                 open_editor(state, &key);
             }
         }
-        Command::Describe | Command::Yaml => {
+        Command::Describe | Command::Yaml | Command::Why => {
             if let Some(key) = needs_pod(state) {
-                let kind = if c == Command::Describe {
-                    ViewKind::Describe
-                } else {
-                    ViewKind::Yaml
+                let kind = match c {
+                    Command::Describe => ViewKind::Describe,
+                    Command::Yaml => ViewKind::Yaml,
+                    _ => ViewKind::Why,
                 };
                 state.viewer = Some(Viewer {
                     kind,
-                    key,
+                    key: key.clone(),
                     scroll: 0,
                 });
+                if kind == ViewKind::Why {
+                    state.decisions = None;
+                    return Some(Effect::LoadDecisions(key));
+                }
             }
         }
         Command::Delete => {

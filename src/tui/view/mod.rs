@@ -11,6 +11,7 @@ mod sequence;
 mod status;
 mod text;
 mod viewer;
+mod why;
 
 #[cfg(test)]
 mod tests;

@@ -231,6 +231,49 @@ fn crash_loop() {
 }
 
 #[test]
+fn why_a_pod_is_pending() {
+    use crate::scheduler::framework::{Code, Status};
+    use crate::scheduler::run::DecisionRecord;
+    use crate::scheduler::schedule_one::{Decision, NodeVerdict, Outcome};
+    let mut s = with_pod(state(Theme::dark()), pending_pod(), Vec::new());
+    let verdict = |node: &str| NodeVerdict {
+        node: node.into(),
+        status: Status {
+            code: Code::Unschedulable,
+            reasons: vec!["Insufficient cpu".into()],
+            plugin: "NodeResourcesFit",
+        },
+    };
+    let decision = Decision {
+        outcome: Outcome::Unschedulable {
+            message: "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are \
+                      available: 3 No preemption victims found for incoming pod."
+                .into(),
+        },
+        verdicts: vec![verdict("node-1"), verdict("node-2"), verdict("node-3")],
+        scores: Vec::new(),
+        nodes_total: 3,
+        nodes_feasible: 0,
+        sampled: false,
+        post_filter: None,
+    };
+    let record = DecisionRecord {
+        pod: "default/too-big".into(),
+        attempt: 1,
+        at: "2026-01-01T00:09:00Z".parse().unwrap(),
+        decision: Arc::new(decision),
+    };
+    let effect = update(&mut s, Action::Command(Command::Why));
+    let key = ("default".to_string(), "too-big".to_string());
+    assert_eq!(
+        effect,
+        Some(crate::tui::action::Effect::LoadDecisions(key.clone()))
+    );
+    update(&mut s, Action::Decisions(key, vec![record]));
+    insta::assert_snapshot!("why_pending_100x30", draw(&s, 100, 30).backend());
+}
+
+#[test]
 fn an_arrow_half_drawn() {
     let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
     s.playback.shown = 6;

@@ -1,10 +1,10 @@
-//! The describe and YAML views of one pod, live: recomputed from the API's current object at
-//! each frame they are open.
+//! The describe, YAML and Why views of one pod, live: recomputed from the API's current object
+//! (and the scheduler's last loaded records) at each frame they are open.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::tui::describe::describe_pod;
 use crate::tui::state::{State, ViewKind, Viewer};
@@ -12,7 +12,18 @@ use crate::tui::state::{State, ViewKind, Viewer};
 pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
     let t = &s.theme;
     let (ns, name) = &v.key;
-    let (what, lines): (&str, Vec<String>) = match s.model.pods.items.get(&v.key) {
+    let pod = s.model.pods.items.get(&v.key);
+    if v.kind == ViewKind::Why {
+        let records = s
+            .decisions
+            .as_ref()
+            .filter(|(k, _)| *k == v.key)
+            .map(|(_, r)| r.as_slice());
+        let lines = super::why::lines(s, pod.map(|p| &**p), records, area.width);
+        framed(f, area, s, v, "why", lines);
+        return;
+    }
+    let (what, lines): (&str, Vec<String>) = match pod {
         None => (
             "describe",
             vec![format!("pod {ns}/{name} no longer exists (it was deleted)")],
@@ -27,8 +38,20 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
                 Ok(text) => ("yaml", text.lines().map(str::to_string).collect()),
                 Err(e) => ("yaml", vec![format!("cannot write YAML: {e}")]),
             },
+            ViewKind::Why => ("why", Vec::new()),
         },
     };
+    let text: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::styled(l, t.text()))
+        .collect();
+    framed(f, area, s, v, what, text);
+}
+
+/// The view's frame and its scrolled text.
+fn framed(f: &mut Frame, area: Rect, s: &State, v: &Viewer, what: &str, lines: Vec<Line>) {
+    let t = &s.theme;
+    let (ns, name) = &v.key;
     f.render_widget(Clear, area);
     let block = Block::bordered()
         .title(Line::styled(format!(" {what} pod {ns}/{name} "), t.title()))
@@ -38,9 +61,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
     f.render_widget(block, area);
     let max = lines.len().saturating_sub(usize::from(inner.height));
     let scroll = usize::from(v.scroll).min(max) as u16;
-    let text: Vec<Line> = lines
-        .into_iter()
-        .map(|l| Line::styled(l, t.text()))
-        .collect();
-    f.render_widget(Paragraph::new(text).scroll((scroll, 0)), inner);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        inner,
+    );
 }
