@@ -40,6 +40,10 @@ pub enum Action {
     Deleted(ObjKey, Result<(), ApiError>),
     /// The scheduler's recorded attempts for a pod (answer to [`Effect::LoadDecisions`]).
     Decisions(ObjKey, Vec<DecisionRecord>),
+    /// Output of the followed container (of request `generation`).
+    LogChunk(u64, bytes::Bytes),
+    /// The followed output ended (an error, or the container's output ended).
+    LogEnd(u64, Option<String>),
     /// SIGINT or SIGTERM.
     Signal,
 }
@@ -55,5 +59,15 @@ pub enum Effect {
     Delete(ObjKey),
     /// Read the scheduler's decision records for a pod.
     LoadDecisions(ObjKey),
+    /// Follow a container's output (replacing any other); chunks come back as
+    /// [`Action::LogChunk`] with `generation`.
+    FollowLogs {
+        key: ObjKey,
+        container: String,
+        previous: bool,
+        generation: u64,
+    },
+    /// Stop following.
+    StopLogs,
     Quit,
 }

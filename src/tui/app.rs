@@ -22,9 +22,12 @@ use super::state::{ClusterInfo, State};
 use super::theme::Theme;
 use super::update::{followed_len, update};
 use super::view;
+use crate::api::ApiError;
 use crate::api::runtime::watcher::watcher;
 use crate::api::{Api, DeleteParams, ListParams};
 use crate::cluster::{Cluster, KUBECONFIG_FILE};
+use crate::kubelet::logs::LogRequest;
+use crate::kubelet::runtime::LogOptions;
 use crate::scheduler::Records;
 use crate::trace::Actor;
 
@@ -105,6 +108,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut render_at: Option<Instant> = Some(Instant::now());
+    let mut logs_task: Option<tokio::task::JoinHandle<()>> = None;
     let outcome = loop {
         let now = Instant::now();
         let frame_due = state
@@ -156,6 +160,32 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
                         tracing::debug!(?a, "unexpected effect after loading decisions");
                     }
                 }
+                Some(Effect::StopLogs) => {
+                    if let Some(task) = logs_task.take() {
+                        task.abort();
+                    }
+                }
+                Some(Effect::FollowLogs {
+                    key,
+                    container,
+                    previous,
+                    generation,
+                }) => {
+                    if let Some(task) = logs_task.take() {
+                        task.abort();
+                    }
+                    let request = LogRequest {
+                        container: Some(container),
+                        previous,
+                        options: LogOptions {
+                            follow: !previous,
+                            tail: Some(1000),
+                            since: None,
+                            timestamps: false,
+                        },
+                    };
+                    logs_task = Some(follow_logs(cluster, key, request, generation, tx.clone()));
+                }
                 Some(effect) => carry_out(cluster, effect, tx.clone()),
                 None => {}
             }
@@ -164,8 +194,51 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
             render_at = Some(Instant::now() + FRAME_GAP);
         }
     };
+    if let Some(task) = logs_task {
+        task.abort();
+    }
     ratatui::restore();
     outcome
+}
+
+/// Streams a container's output from its node's kubelet, as `pods/log` does for kubectl.
+fn follow_logs(
+    cluster: &Cluster,
+    key: ObjKey,
+    request: LogRequest,
+    generation: u64,
+    tx: mpsc::UnboundedSender<Action>,
+) -> tokio::task::JoinHandle<()> {
+    let api = Api::<Pod>::namespaced(&cluster.api, &key.0, Actor::You);
+    let kubelets = cluster.kubelets.clone();
+    tokio::spawn(async move {
+        let result = async {
+            let pod = api.get(&key.1)?;
+            let node = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| {
+                    ApiError::bad_request(format!("pod {} does not have a host assigned", key.1))
+                })?;
+            let kubelet = kubelets
+                .iter()
+                .find(|k| k.node_name() == node)
+                .ok_or_else(|| {
+                    ApiError::unavailable(format!("no kubelet answers for node {node}"))
+                })?;
+            let mut stream = kubelet.logs(&pod, &request).await?;
+            while let Some(chunk) = stream.next().await {
+                if tx.send(Action::LogChunk(generation, chunk?)).is_err() {
+                    break;
+                }
+            }
+            Ok::<(), ApiError>(())
+        }
+        .await;
+        let _ = tx.send(Action::LogEnd(generation, result.err().map(|e| e.message)));
+    })
 }
 
 fn watched<K>(
@@ -216,6 +289,6 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                 let _ = tx.send(Action::Deleted(key, result));
             });
         }
-        Effect::Quit | Effect::LoadDecisions(_) => {}
+        Effect::Quit | Effect::LoadDecisions(_) | Effect::FollowLogs { .. } | Effect::StopLogs => {}
     }
 }

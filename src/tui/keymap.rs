@@ -23,6 +23,10 @@ pub enum Command {
     Yaml,
     /// The scheduler's decision about the selected pod.
     Why,
+    /// The selected pod's container output.
+    Logs,
+    /// In the logs: the previous instance of the container (after a restart), or back.
+    Previous,
     /// Delete the selected pod (asks first).
     Delete,
     Help,
@@ -60,7 +64,7 @@ impl Mode {
             Mode::Cluster => "cluster",
             Mode::Picker => "choose a sample",
             Mode::Editor => "YAML editor",
-            Mode::Viewer => "describe / YAML / why view",
+            Mode::Viewer => "describe / YAML / why / logs view",
             Mode::Confirm => "confirm",
             Mode::Help => "help",
         }
@@ -175,6 +179,12 @@ const CLUSTER: &[Binding] = &[
         Command::Why,
         "why: the scheduler's decision (filters, scores, FailedScheduling)",
         "why",
+    ),
+    b(
+        &[ch('l')],
+        Command::Logs,
+        "logs of the selected pod's first container (followed)",
+        "logs",
     ),
     b(
         &[ctrl('d')],
@@ -324,6 +334,12 @@ const VIEWER: &[Binding] = &[
         "",
     ),
     b(&[ch('e')], Command::Edit, "edit this pod", "edit"),
+    b(
+        &[ch('p')],
+        Command::Previous,
+        "logs: the previous container instance (after a restart) / the current one",
+        "previous",
+    ),
     b(
         &[code(KeyCode::Esc), ch('q')],
         Command::Close,

@@ -32,6 +32,42 @@ pub enum ViewKind {
     Yaml,
     /// The scheduler's decisions about the pod.
     Why,
+    /// A container's output; `scroll` counts lines back from the end.
+    Logs,
+}
+
+/// Lines kept of a container's output.
+pub const LOG_LINES: usize = 5_000;
+
+/// The output of the container the logs view follows.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LogBuffer {
+    pub key: ObjKey,
+    pub container: String,
+    pub previous: bool,
+    /// Which request the chunks must belong to (a new one starts on `p`).
+    pub generation: u64,
+    pub lines: std::collections::VecDeque<String>,
+    /// The end of the output that has no newline yet.
+    pub partial: String,
+    /// The stream ended: with the kubelet's error, or `None` when the container's output ended.
+    pub ended: Option<Option<String>>,
+}
+
+impl LogBuffer {
+    pub fn push(&mut self, chunk: &[u8]) {
+        let text = String::from_utf8_lossy(chunk);
+        for (i, piece) in text.split('\n').enumerate() {
+            if i > 0 {
+                let line = std::mem::take(&mut self.partial);
+                if self.lines.len() == LOG_LINES {
+                    self.lines.pop_front();
+                }
+                self.lines.push_back(line);
+            }
+            self.partial.push_str(piece);
+        }
+    }
 }
 
 /// A read-only text view of one pod (describe or YAML).
@@ -70,6 +106,8 @@ pub struct State {
     pub flash: Option<Flash>,
     /// The scheduler's recorded attempts for the pod of the Why view, as last loaded.
     pub decisions: Option<(ObjKey, Vec<DecisionRecord>)>,
+    /// The output the logs view shows.
+    pub logs: Option<LogBuffer>,
     /// Steps the TUI missed because it fell behind the bus.
     pub lagged: u64,
     /// Something changed since the last frame.
@@ -93,6 +131,7 @@ impl State {
             now,
             flash: None,
             decisions: None,
+            logs: None,
             lagged: 0,
             dirty: true,
         }

@@ -6,7 +6,7 @@ use super::editor::{Editor, Origin, api_error, parse_pod};
 use super::keymap::{Command, Mode};
 use super::model::{ObjKey, trace_key};
 use super::samples::SAMPLES;
-use super::state::{Flash, State, ViewKind, Viewer};
+use super::state::{Flash, LogBuffer, State, ViewKind, Viewer};
 use crate::trace::Actor;
 
 /// Rows PageUp/PageDown move.
@@ -154,6 +154,20 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             }
             None
         }
+        Action::LogChunk(generation, bytes) => {
+            if let Some(logs) = state.logs.as_mut().filter(|l| l.generation == generation) {
+                logs.push(&bytes);
+                state.dirty = true;
+            }
+            None
+        }
+        Action::LogEnd(generation, error) => {
+            if let Some(logs) = state.logs.as_mut().filter(|l| l.generation == generation) {
+                logs.ended = Some(error);
+                state.dirty = true;
+            }
+            None
+        }
         Action::Signal => Some(Effect::Quit),
     }
 }
@@ -222,6 +236,9 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
             let Some(viewer) = &mut state.viewer else {
                 return None;
             };
+            if viewer.kind == ViewKind::Logs {
+                return logs_command(state, c);
+            }
             match c {
                 Command::Down => viewer.scroll = viewer.scroll.saturating_add(1),
                 Command::Up => viewer.scroll = viewer.scroll.saturating_sub(1),
@@ -240,6 +257,65 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
         }
         Mode::Cluster => cluster_command(state, c),
     }
+}
+
+/// Opens the logs view of `key`'s first container and asks for its output.
+fn open_logs(state: &mut State, key: ObjKey, previous: bool) -> Option<Effect> {
+    let container = state
+        .model
+        .pods
+        .items
+        .get(&key)
+        .and_then(|p| p.spec.as_ref()?.containers.first().map(|c| c.name.clone()))
+        .unwrap_or_default();
+    let generation = state.logs.as_ref().map_or(0, |l| l.generation + 1);
+    state.logs = Some(LogBuffer {
+        key: key.clone(),
+        container: container.clone(),
+        previous,
+        generation,
+        ..LogBuffer::default()
+    });
+    state.viewer = Some(Viewer {
+        kind: ViewKind::Logs,
+        key: key.clone(),
+        scroll: 0,
+    });
+    Some(Effect::FollowLogs {
+        key,
+        container,
+        previous,
+        generation,
+    })
+}
+
+fn logs_command(state: &mut State, c: Command) -> Option<Effect> {
+    let viewer = state.viewer.as_mut()?;
+    // `scroll` counts lines back from the newest, so the view follows new output at 0.
+    match c {
+        Command::Up => viewer.scroll = viewer.scroll.saturating_add(1),
+        Command::Down => viewer.scroll = viewer.scroll.saturating_sub(1),
+        Command::PageUp => viewer.scroll = viewer.scroll.saturating_add(PAGE as u16),
+        Command::PageDown => viewer.scroll = viewer.scroll.saturating_sub(PAGE as u16),
+        Command::Top => viewer.scroll = u16::MAX,
+        Command::Bottom => viewer.scroll = 0,
+        Command::Close => {
+            state.viewer = None;
+            state.logs = None;
+            return Some(Effect::StopLogs);
+        }
+        Command::Previous => {
+            let key = viewer.key.clone();
+            let previous = !state.logs.as_ref().is_some_and(|l| l.previous);
+            return open_logs(state, key, previous);
+        }
+        Command::Edit => {
+            let key = viewer.key.clone();
+            open_editor(state, &key);
+        }
+        _ => {}
+    }
+    None
 }
 
 fn editor_command(state: &mut State, c: Command) -> Option<Effect> {
@@ -306,6 +382,11 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
         Command::Edit => {
             if let Some(key) = needs_pod(state) {
                 open_editor(state, &key);
+            }
+        }
+        Command::Logs => {
+            if let Some(key) = needs_pod(state) {
+                return open_logs(state, key, false);
             }
         }
         Command::Describe | Command::Yaml | Command::Why => {
@@ -478,6 +559,56 @@ mod tests {
         assert_eq!(s.selected.as_ref().unwrap().1, "c");
         update(&mut s, Action::Command(Command::Top));
         assert_eq!(s.selected.as_ref().unwrap().1, "a");
+    }
+
+    #[test]
+    fn logs_follow_one_request_at_a_time_and_stop_on_close() {
+        let mut s = state();
+        update(
+            &mut s,
+            Action::Pod(Box::new(watcher::Event::Apply(pod("web")))),
+        );
+        let key = ("default".to_string(), "web".to_string());
+        let first = update(&mut s, Action::Command(Command::Logs));
+        assert_eq!(
+            first,
+            Some(Effect::FollowLogs {
+                key: key.clone(),
+                container: "app".into(),
+                previous: false,
+                generation: 0,
+            })
+        );
+        update(&mut s, Action::LogChunk(0, "one\ntw".into()));
+        update(&mut s, Action::LogChunk(0, "o\n".into()));
+        // p: the previous instance, a new request; the old one's chunks are ignored.
+        let second = update(&mut s, Action::Command(Command::Previous));
+        assert!(matches!(
+            second,
+            Some(Effect::FollowLogs {
+                previous: true,
+                generation: 1,
+                ..
+            })
+        ));
+        update(&mut s, Action::LogChunk(0, "late\n".into()));
+        update(&mut s, Action::LogChunk(1, "before the restart\n".into()));
+        let logs = s.logs.as_ref().unwrap();
+        assert_eq!(logs.lines, ["before the restart"]);
+        assert_eq!(
+            update(&mut s, Action::Command(Command::Close)),
+            Some(Effect::StopLogs)
+        );
+        assert_eq!(s.mode(), Mode::Cluster);
+    }
+
+    #[test]
+    fn log_lines_split_across_chunks() {
+        let mut b = crate::tui::state::LogBuffer::default();
+        b.push(b"one\ntw");
+        b.push(b"o\nthr");
+        assert_eq!(b.lines, ["one", "two"]);
+        assert_eq!(b.partial, "thr");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::text::{fit, path, width};
-use crate::tui::keymap::bindings;
+use crate::tui::keymap::{Binding, Command, bindings};
 use crate::tui::state::State;
 
 /// One line when the terminal is wide enough for everything the top bar says, else two.
@@ -76,15 +76,28 @@ pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
             if flash.error { t.error() } else { t.title() },
         ),
         None => {
-            let mut spans = vec![Span::raw(" ")];
-            let mut used = 1;
-            for b in bindings(s.mode()).iter().filter(|b| !b.bar.is_empty()) {
-                let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
-                let w = width(&key) + width(b.bar) + 3;
-                if used + w > avail {
-                    break;
+            // Items in the table's order; when they do not fit, the last ones go first, but
+            // help and quit always stay.
+            let mut items: Vec<_> = bindings(s.mode())
+                .iter()
+                .filter(|b| !b.bar.is_empty())
+                .map(|b| {
+                    let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
+                    let w = width(&key) + width(b.bar) + 3;
+                    (b, key, w)
+                })
+                .collect();
+            let keep = |b: &&Binding| matches!(b.command, Command::Help | Command::Quit);
+            while 1 + items.iter().map(|i| i.2).sum::<usize>() > avail {
+                match items.iter().rposition(|i| !keep(&i.0)) {
+                    Some(at) => {
+                        items.remove(at);
+                    }
+                    None => break,
                 }
-                used += w;
+            }
+            let mut spans = vec![Span::raw(" ")];
+            for (b, key, _) in items {
                 spans.push(Span::styled(key, t.key()));
                 spans.push(Span::styled(format!(" {}  ", b.bar), t.muted()));
             }

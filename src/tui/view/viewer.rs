@@ -23,6 +23,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
         framed(f, area, s, v, "why", lines);
         return;
     }
+    if v.kind == ViewKind::Logs {
+        logs(f, area, s, v);
+        return;
+    }
     let (what, lines): (&str, Vec<String>) = match pod {
         None => (
             "describe",
@@ -38,7 +42,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
                 Ok(text) => ("yaml", text.lines().map(str::to_string).collect()),
                 Err(e) => ("yaml", vec![format!("cannot write YAML: {e}")]),
             },
-            ViewKind::Why => ("why", Vec::new()),
+            ViewKind::Why | ViewKind::Logs => ("", Vec::new()),
         },
     };
     let text: Vec<Line> = lines
@@ -67,4 +71,50 @@ fn framed(f: &mut Frame, area: Rect, s: &State, v: &Viewer, what: &str, lines: V
             .scroll((scroll, 0)),
         inner,
     );
+}
+
+/// A container's output, the newest lines at the bottom (`scroll` lines back from them).
+fn logs(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
+    let t = &s.theme;
+    let (ns, name) = &v.key;
+    let Some(buf) = s.logs.as_ref().filter(|l| l.key == v.key) else {
+        return;
+    };
+    let mut title = format!(" logs pod {ns}/{name} · {} ", buf.container);
+    if buf.previous {
+        title.push_str("· previous instance ");
+    }
+    let state = match &buf.ended {
+        None if buf.previous => " p: current instance ".to_string(),
+        None => " following · p: previous instance ".to_string(),
+        Some(None) => " the output ended ".to_string(),
+        Some(Some(_)) => " the kubelet refused ".to_string(),
+    };
+    f.render_widget(Clear, area);
+    let block = Block::bordered()
+        .title(Line::styled(title, t.title()))
+        .title_bottom(Line::styled(state, t.muted()))
+        .border_style(t.border(true))
+        .style(t.base());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let mut all: Vec<Line> = buf
+        .lines
+        .iter()
+        .map(|l| Line::styled(l.clone(), t.text()))
+        .collect();
+    if !buf.partial.is_empty() {
+        all.push(Line::styled(buf.partial.clone(), t.text()));
+    }
+    if let Some(Some(err)) = &buf.ended {
+        all.push(Line::styled(err.clone(), t.error()));
+    } else if all.is_empty() {
+        all.push(Line::styled("no output yet", t.muted()));
+    }
+    let rows = usize::from(inner.height);
+    let back = usize::from(v.scroll).min(all.len().saturating_sub(rows));
+    let end = all.len() - back;
+    let start = end.saturating_sub(rows);
+    let shown: Vec<Line> = all.drain(start..end).collect();
+    f.render_widget(Paragraph::new(shown), inner);
 }
