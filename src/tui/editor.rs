@@ -146,6 +146,9 @@ pub fn api_error(err: &ApiError, text: &str) -> EditorError {
             ),
         };
     }
+    if err.message.contains(IMMUTABLE) {
+        return immutable(err, text);
+    }
     let field = err
         .details
         .as_ref()
@@ -158,6 +161,46 @@ pub fn api_error(err: &ApiError, text: &str) -> EditorError {
         column: None,
         field,
         message: err.message.clone(),
+    }
+}
+
+/// What the API server says when an update touches a field of a pod that cannot change.
+const IMMUTABLE: &str = "pod updates may not change fields other than";
+
+/// The immutable-field refusal in plain words: what may change, what was changed (the API
+/// server's diff lines, `spec.x: a -> b`), with the cursor on the first changed field.
+fn immutable(err: &ApiError, text: &str) -> EditorError {
+    let changed: Vec<&str> = err
+        .message
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("spec.") && l.contains(" -> "))
+        .collect();
+    let first = changed
+        .first()
+        .and_then(|l| l.split_once(": "))
+        .map(|(path, _)| path.to_string());
+    let mut message = String::from(
+        "A pod's spec cannot change once the pod exists, except: a container's (or init \
+         container's) image, activeDeadlineSeconds, new tolerations, and \
+         terminationGracePeriodSeconds.",
+    );
+    if !changed.is_empty() {
+        message.push_str("\nYou changed:");
+        for c in &changed {
+            message.push_str(&format!("\n  {c}"));
+        }
+    }
+    message.push_str(
+        "\nTo change anything else, delete the pod (ctrl-d) and create it again.\n\nThe API \
+         server said: ",
+    );
+    message.push_str(&err.message);
+    EditorError {
+        line: first.as_deref().and_then(|f| field_line(text, f)),
+        column: None,
+        field: first.or_else(|| Some("spec".into())),
+        message,
     }
 }
 
@@ -369,6 +412,30 @@ spec:
         let err = api_error(&ApiError::already_exists("pods", "", "web"), POD);
         assert_eq!(err.line, Some(4));
         assert!(err.message.starts_with(r#"pods "web" already exists"#));
+    }
+
+    #[test]
+    fn an_immutable_field_is_explained_and_pointed_at() {
+        let err = ApiError {
+            code: 422,
+            reason: Reason::Invalid,
+            message: "Pod \"web\" is invalid: spec: Forbidden: pod updates may not change \
+                      fields other than `spec.containers[*].image`\n\
+                      spec.restartPolicy: \"Always\" -> \"Never\""
+                .into(),
+            details: None,
+        };
+        let e = api_error(&err, POD);
+        assert_eq!(e.field.as_deref(), Some("spec.restartPolicy"));
+        assert_eq!(e.line, Some(16));
+        assert!(
+            e.message
+                .contains("You changed:\n  spec.restartPolicy: \"Always\" -> \"Never\"")
+        );
+        assert!(
+            e.message
+                .starts_with("A pod's spec cannot change once the pod exists")
+        );
     }
 
     #[test]
