@@ -35,6 +35,10 @@ pub struct Editor {
     pub error: Option<EditorError>,
     /// A request is on its way to the API server.
     pub applying: bool,
+    /// The text as it was opened (editing a pod): what the diff compares against.
+    pub original: Option<String>,
+    /// The diff shown before an edit is applied; a second ctrl-s applies it.
+    pub review: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for Editor {
@@ -52,12 +56,34 @@ impl Editor {
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         let mut area = TextArea::new(lines);
         area.set_tab_length(2);
+        let original = matches!(origin, Origin::Edit(_)).then(|| text.to_string());
         Editor {
             text: area,
             origin,
             error: None,
             applying: false,
+            original,
+            review: None,
         }
+    }
+
+    /// The edit as a unified diff (one line of context), `None` when nothing changed.
+    pub fn diff(&self) -> Option<Vec<String>> {
+        let original = self.original.as_deref()?;
+        let now = self.contents();
+        let original = if original.ends_with('\n') {
+            original.to_string()
+        } else {
+            format!("{original}\n")
+        };
+        let diff = similar::TextDiff::from_lines(&original, &now);
+        let text = diff
+            .unified_diff()
+            .context_radius(1)
+            .header("as it was", "as you edited it")
+            .to_string();
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        (!lines.is_empty()).then_some(lines)
     }
 
     pub fn contents(&self) -> String {
@@ -170,10 +196,21 @@ const IMMUTABLE: &str = "pod updates may not change fields other than";
 /// The immutable-field refusal in plain words: what may change, what was changed (the API
 /// server's diff lines, `spec.x: a -> b`), with the cursor on the first changed field.
 fn immutable(err: &ApiError, text: &str) -> EditorError {
+    // Several errors come as `…: [a, b]`: the last diff line then carries the `]`.
+    let aggregate = err.message.contains(": [");
+    let count = err.message.lines().count();
     let changed: Vec<&str> = err
         .message
         .lines()
-        .map(str::trim)
+        .enumerate()
+        .map(|(i, l)| {
+            let l = l.trim();
+            if aggregate && i + 1 == count {
+                l.strip_suffix(']').unwrap_or(l)
+            } else {
+                l
+            }
+        })
         .filter(|l| l.starts_with("spec.") && l.contains(" -> "))
         .collect();
     let first = changed

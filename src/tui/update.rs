@@ -20,6 +20,8 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
         }
         Action::EditorKey(key) => {
             if let Some(editor) = &mut state.editor {
+                // Typing goes back to editing: the diff shown is no longer the edit.
+                editor.review = None;
                 editor.text.input(key);
                 state.dirty = true;
             }
@@ -321,6 +323,10 @@ fn logs_command(state: &mut State, c: Command) -> Option<Effect> {
 fn editor_command(state: &mut State, c: Command) -> Option<Effect> {
     let editor = state.editor.as_mut()?;
     match c {
+        Command::Close if editor.review.is_some() => {
+            editor.review = None;
+            None
+        }
         Command::Close => {
             state.editor = None;
             None
@@ -332,6 +338,18 @@ fn editor_command(state: &mut State, c: Command) -> Option<Effect> {
             }
             Ok(pod) => {
                 editor.error = None;
+                // Editing: show what changes first; the second ctrl-s applies.
+                if matches!(editor.origin, Origin::Edit(_)) && editor.review.is_none() {
+                    editor.review = Some(editor.diff().unwrap_or_else(|| {
+                        vec![
+                            "nothing changed: ctrl-s sends it anyway (the API server \
+                              answers 200 OK and writes nothing)"
+                                .to_string(),
+                        ]
+                    }));
+                    return None;
+                }
+                editor.review = None;
                 editor.applying = true;
                 let replace = match &editor.origin {
                     Origin::Edit(key) => Some(key.clone()),
@@ -522,6 +540,47 @@ mod tests {
         update(&mut s, Action::Applied(Ok(key.clone())));
         assert!(s.editor.is_none());
         assert_eq!(s.selected, Some(key));
+    }
+
+    #[test]
+    fn an_edit_shows_its_diff_before_it_is_applied() {
+        let mut s = state();
+        update(
+            &mut s,
+            Action::Pod(Box::new(watcher::Event::Apply(pod("web")))),
+        );
+        update(&mut s, Action::Command(Command::Edit));
+        {
+            let e = s.editor.as_mut().unwrap();
+            let row = e
+                .text
+                .lines()
+                .iter()
+                .position(|l| l.contains("busybox"))
+                .unwrap();
+            e.text
+                .move_cursor(ratatui_textarea::CursorMove::Jump(row as u16, 0));
+            e.text.move_cursor(ratatui_textarea::CursorMove::End);
+            e.text.insert_str(":1.37");
+        }
+        assert_eq!(update(&mut s, Action::Command(Command::Apply)), None);
+        let diff = s.editor.as_ref().unwrap().review.clone().unwrap();
+        assert!(diff.iter().any(|l| l == "-  - image: busybox"), "{diff:?}");
+        assert!(
+            diff.iter().any(|l| l == "+  - image: busybox:1.37"),
+            "{diff:?}"
+        );
+        // esc goes back to editing; ctrl-s twice applies.
+        update(&mut s, Action::Command(Command::Close));
+        assert!(s.editor.as_ref().unwrap().review.is_none());
+        assert_eq!(update(&mut s, Action::Command(Command::Apply)), None);
+        assert!(matches!(
+            update(&mut s, Action::Command(Command::Apply)),
+            Some(Effect::Apply {
+                replace: Some(_),
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 use crate::tui::editor::{Editor, Origin};
 use crate::tui::samples::SAMPLES;
 use crate::tui::state::State;
+use crate::tui::theme::Health;
 
 pub fn render(f: &mut Frame, area: Rect, s: &State, e: &Editor) {
     let t = &s.theme;
@@ -60,6 +61,46 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, e: &Editor) {
         Paragraph::new(side_lines).wrap(Wrap { trim: false }),
         side_inner,
     );
+    if let Some(diff) = &e.review {
+        review(f, area, s, diff);
+    }
+}
+
+/// The diff of an edit, before it is applied.
+fn review(f: &mut Frame, area: Rect, s: &State, diff: &[String]) {
+    let t = &s.theme;
+    let h = (diff.len() as u16 + 2).min(area.height);
+    let r = super::popup::centered(area, area.width.saturating_sub(8).max(20), h);
+    f.render_widget(Clear, r);
+    let block = Block::bordered()
+        .title(Line::styled(
+            " the change you are about to apply ",
+            t.title(),
+        ))
+        .title_bottom(Line::styled(
+            " ctrl-s applies it · esc goes back to editing ",
+            t.key(),
+        ))
+        .border_style(t.border(true))
+        .style(t.base());
+    let inner = block.inner(r);
+    f.render_widget(block, r);
+    let lines: Vec<Line> = diff
+        .iter()
+        .map(|l| {
+            let style = if l.starts_with("+++") || l.starts_with("---") || l.starts_with("@@") {
+                t.muted()
+            } else if l.starts_with('+') {
+                t.health(Health::Running)
+            } else if l.starts_with('-') {
+                t.health(Health::Failed)
+            } else {
+                t.text()
+            };
+            Line::styled(l.clone(), style)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), inner);
 }
 
 fn side(s: &State, e: &Editor) -> Vec<Line<'static>> {
