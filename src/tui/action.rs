@@ -21,6 +21,8 @@ pub enum Action {
     Command(Command),
     /// A key for the editor's text.
     EditorKey(KeyEvent),
+    /// A key for the prompt's text.
+    PromptKey(KeyEvent),
     /// The terminal changed size (a redraw is enough).
     Resize,
     /// An animation frame is due.

@@ -62,6 +62,7 @@ pub fn key_action(state: &State, key: ratatui::crossterm::event::KeyEvent) -> Op
     match keymap::resolve(mode, &key) {
         Some(c) => Some(Action::Command(c)),
         None if mode == Mode::Editor => Some(Action::EditorKey(key)),
+        None if mode == Mode::Prompt => Some(Action::PromptKey(key)),
         None => None,
     }
 }

@@ -45,6 +45,10 @@ pub enum Command {
     Apply,
     Yes,
     No,
+    /// Open the command line (`:theme light`, `:quit`).
+    CommandLine,
+    /// Open the pod filter (`/web`).
+    Filter,
 }
 
 /// Which table applies: the one of the topmost thing on screen.
@@ -55,6 +59,8 @@ pub enum Mode {
     Editor,
     Viewer,
     Confirm,
+    /// The one-line prompt (`:` or `/`): like the editor, it takes typed keys first.
+    Prompt,
     Help,
 }
 
@@ -66,16 +72,18 @@ impl Mode {
             Mode::Editor => "YAML editor",
             Mode::Viewer => "describe / YAML / why / logs view",
             Mode::Confirm => "confirm",
+            Mode::Prompt => "command line / filter",
             Mode::Help => "help",
         }
     }
 
-    pub const ALL: [Mode; 6] = [
+    pub const ALL: [Mode; 7] = [
         Mode::Cluster,
         Mode::Picker,
         Mode::Editor,
         Mode::Viewer,
         Mode::Confirm,
+        Mode::Prompt,
         Mode::Help,
     ];
 }
@@ -193,6 +201,18 @@ const CLUSTER: &[Binding] = &[
         "delete",
     ),
     b(&[ch('?')], Command::Help, "help: every key", "help"),
+    b(
+        &[ch(':')],
+        Command::CommandLine,
+        "command line: :theme dark|light|high-contrast, :quit",
+        "",
+    ),
+    b(
+        &[ch('/')],
+        Command::Filter,
+        "filter the pods by name (empty: all)",
+        "",
+    ),
     b(
         &[ch('q'), ctrl('c')],
         Command::Quit,
@@ -370,6 +390,12 @@ const HELP: &[Binding] = &[
     b(&[ctrl('c')], Command::Quit, "quit", ""),
 ];
 
+const PROMPT: &[Binding] = &[
+    b(&[code(KeyCode::Enter)], Command::Choose, "run it", "run"),
+    b(&[code(KeyCode::Esc)], Command::Close, "cancel", "cancel"),
+    b(&[ctrl('c')], Command::Quit, "quit", ""),
+];
+
 pub fn bindings(mode: Mode) -> &'static [Binding] {
     match mode {
         Mode::Cluster => CLUSTER,
@@ -377,6 +403,7 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Editor => EDITOR,
         Mode::Viewer => VIEWER,
         Mode::Confirm => CONFIRM,
+        Mode::Prompt => PROMPT,
         Mode::Help => HELP,
     }
 }

@@ -78,6 +78,21 @@ pub struct Viewer {
     pub scroll: u16,
 }
 
+/// What the one-line prompt is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `:` commands.
+    Command,
+    /// `/` pod filter.
+    Filter,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub text: String,
+}
+
 /// A line at the bottom that says what just happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -106,6 +121,10 @@ pub struct State {
     pub flash: Option<Flash>,
     /// The scheduler's recorded attempts for the pod of the Why view, as last loaded.
     pub decisions: Option<(ObjKey, Vec<DecisionRecord>)>,
+    /// The open prompt, if any.
+    pub prompt: Option<Prompt>,
+    /// Only pods whose `namespace/name` contains this are listed (empty: all).
+    pub filter: String,
     /// The output the logs view shows.
     pub logs: Option<LogBuffer>,
     /// Steps the TUI missed because it fell behind the bus.
@@ -132,6 +151,8 @@ impl State {
             flash: None,
             decisions: None,
             logs: None,
+            prompt: None,
+            filter: String::new(),
             lagged: 0,
             dirty: true,
         }
@@ -148,7 +169,9 @@ impl State {
 
     /// The mode under the help screen.
     pub fn base_mode(&self) -> Mode {
-        if self.confirm.is_some() {
+        if self.prompt.is_some() {
+            Mode::Prompt
+        } else if self.confirm.is_some() {
             Mode::Confirm
         } else if self.editor.is_some() {
             Mode::Editor
@@ -159,6 +182,16 @@ impl State {
         } else {
             Mode::Cluster
         }
+    }
+
+    /// The pods the table lists: all, or those the filter matches.
+    pub fn listed(
+        &self,
+    ) -> impl Iterator<Item = (&ObjKey, &std::sync::Arc<k8s_openapi::api::core::v1::Pod>)> {
+        let filter = self.filter.to_lowercase();
+        self.model.pods.items.iter().filter(move |(k, _)| {
+            filter.is_empty() || format!("{}/{}", k.0, k.1).to_lowercase().contains(&filter)
+        })
     }
 
     /// The store revision last seen (from the trace bus's commits).

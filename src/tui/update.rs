@@ -6,7 +6,8 @@ use super::editor::{Editor, Origin, api_error, parse_pod};
 use super::keymap::{Command, Mode};
 use super::model::{ObjKey, trace_key};
 use super::samples::SAMPLES;
-use super::state::{Flash, LogBuffer, State, ViewKind, Viewer};
+use super::state::{Flash, LogBuffer, Prompt, PromptKind, State, ViewKind, Viewer};
+use super::theme::Theme;
 use crate::trace::Actor;
 
 /// Rows PageUp/PageDown move.
@@ -23,6 +24,25 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
                 // Typing goes back to editing: the diff shown is no longer the edit.
                 editor.review = None;
                 editor.text.input(key);
+                state.dirty = true;
+            }
+            None
+        }
+        Action::PromptKey(key) => {
+            use ratatui::crossterm::event::KeyCode;
+            if let Some(prompt) = &mut state.prompt {
+                match key.code {
+                    KeyCode::Char(c) => prompt.text.push(c),
+                    KeyCode::Backspace => {
+                        prompt.text.pop();
+                    }
+                    _ => {}
+                }
+                if prompt.kind == PromptKind::Filter {
+                    // The filter applies as it is typed.
+                    state.filter = prompt.text.clone();
+                    keep_selection_listed(state);
+                }
                 state.dirty = true;
             }
             None
@@ -214,6 +234,26 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
             }
         }
         Mode::Editor => editor_command(state, c),
+        Mode::Prompt => {
+            let prompt = state.prompt.take()?;
+            match (c, prompt.kind) {
+                (Command::Close, PromptKind::Filter) => {
+                    state.filter.clear();
+                    None
+                }
+                (Command::Choose, PromptKind::Filter) => {
+                    state.filter = prompt.text;
+                    keep_selection_listed(state);
+                    None
+                }
+                (Command::Choose, PromptKind::Command) => run_command_line(state, &prompt.text),
+                (Command::Close, PromptKind::Command) => None,
+                _ => {
+                    state.prompt = Some(prompt);
+                    None
+                }
+            }
+        }
         Mode::Picker => {
             let index = state.picker.unwrap_or(0);
             match c {
@@ -431,6 +471,18 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
             }
         }
         Command::Help => state.help = true,
+        Command::CommandLine => {
+            state.prompt = Some(Prompt {
+                kind: PromptKind::Command,
+                text: String::new(),
+            })
+        }
+        Command::Filter => {
+            state.prompt = Some(Prompt {
+                kind: PromptKind::Filter,
+                text: state.filter.clone(),
+            })
+        }
         Command::Faster => state.playback.faster(),
         Command::Slower => state.playback.slower(),
         Command::Replay => {
@@ -453,21 +505,74 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
     None
 }
 
-fn move_selection(state: &mut State, delta: isize) {
-    let pods = &state.model.pods.items;
-    if pods.is_empty() {
+/// `:` commands.
+fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
+    let mut words = line.split_whitespace();
+    match (words.next(), words.next()) {
+        (Some("q" | "quit"), None) => return Some(Effect::Quit),
+        (Some("theme"), Some(name)) => match Theme::builtin(name) {
+            Ok(theme) => {
+                let mono = state.theme.is_mono();
+                state.theme = if mono { theme.without_colour() } else { theme };
+                state.flash = Some(Flash {
+                    text: if mono {
+                        format!("theme {name} (NO_COLOR is set: colours stay off)")
+                    } else {
+                        format!("theme {name}")
+                    },
+                    error: false,
+                });
+            }
+            Err(e) => {
+                state.flash = Some(Flash {
+                    text: e,
+                    error: true,
+                })
+            }
+        },
+        (Some("pods"), None) => {
+            state.viewer = None;
+            state.filter.clear();
+        }
+        (None, _) => {}
+        _ => {
+            state.flash = Some(Flash {
+                text: format!(
+                    "unknown command :{line} — try :theme dark|light|high-contrast, :pods, :quit"
+                ),
+                error: true,
+            })
+        }
+    }
+    None
+}
+
+/// After the filter changed: the selection moves to the first listed pod if it is hidden.
+fn keep_selection_listed(state: &mut State) {
+    let listed: Vec<ObjKey> = state.listed().map(|(k, _)| k.clone()).collect();
+    if state.selected.as_ref().is_some_and(|k| listed.contains(k)) {
         return;
     }
-    let len = pods.len();
+    let first = listed.into_iter().next();
+    if first.is_some() {
+        select(state, first, false);
+    }
+}
+
+fn move_selection(state: &mut State, delta: isize) {
+    let keys: Vec<ObjKey> = state.listed().map(|(k, _)| k.clone()).collect();
+    if keys.is_empty() {
+        return;
+    }
+    let len = keys.len();
     // Where the selection is, or where it would be if its pod is gone.
-    let at = state
-        .selected
-        .as_ref()
-        .map_or(0, |k| pods.range(..k.clone()).count());
+    let at = state.selected.as_ref().map_or(0, |k| {
+        keys.binary_search(k).unwrap_or_else(|insert_at| insert_at)
+    });
     let present = state
         .selected
         .as_ref()
-        .is_some_and(|k| pods.contains_key(k));
+        .is_some_and(|k| keys.binary_search(k).is_ok());
     let target = match delta {
         isize::MIN => 0,
         isize::MAX => len - 1,
@@ -475,7 +580,7 @@ fn move_selection(state: &mut State, delta: isize) {
         d if d > 0 => (at + d.unsigned_abs()).min(len - 1),
         d => at.saturating_sub(d.unsigned_abs()),
     };
-    let key = pods.keys().nth(target).cloned();
+    let key = keys.get(target).cloned();
     if key != state.selected {
         select(state, key, false);
     }
@@ -581,6 +686,72 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    fn typed(s: &mut State, text: &str) {
+        for c in text.chars() {
+            let k = ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Char(c),
+            );
+            assert_eq!(
+                crate::tui::keymap::resolve(s.mode(), &k),
+                None,
+                "{c} is text"
+            );
+            update(s, Action::PromptKey(k));
+        }
+    }
+
+    #[test]
+    fn the_filter_narrows_the_list_as_it_is_typed_and_esc_clears_it() {
+        let mut s = state();
+        for n in ["api", "crasher", "web"] {
+            update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(pod(n)))));
+        }
+        update(&mut s, Action::Command(Command::Filter));
+        assert_eq!(s.mode(), Mode::Prompt);
+        typed(&mut s, "q");
+        assert_eq!(s.mode(), Mode::Prompt, "q is text in the prompt");
+        // A backspace, as the terminal sends it.
+        update(
+            &mut s,
+            Action::PromptKey(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Backspace,
+            )),
+        );
+        typed(&mut s, "cr");
+        assert_eq!(s.filter, "cr");
+        assert_eq!(s.selected.as_ref().unwrap().1, "crasher");
+        update(&mut s, Action::Command(Command::Choose));
+        assert_eq!(s.mode(), Mode::Cluster);
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(
+            s.selected.as_ref().unwrap().1,
+            "crasher",
+            "only one pod is listed"
+        );
+        update(&mut s, Action::Command(Command::Filter));
+        update(&mut s, Action::Command(Command::Close));
+        assert_eq!(s.filter, "");
+    }
+
+    #[test]
+    fn command_line_switches_theme_and_says_what_it_does_not_know() {
+        let mut s = state();
+        update(&mut s, Action::Command(Command::CommandLine));
+        typed(&mut s, "theme light");
+        assert_eq!(update(&mut s, Action::Command(Command::Choose)), None);
+        assert_eq!(s.theme.name, "light");
+        update(&mut s, Action::Command(Command::CommandLine));
+        typed(&mut s, "frobnicate");
+        update(&mut s, Action::Command(Command::Choose));
+        assert!(s.flash.as_ref().unwrap().error);
+        update(&mut s, Action::Command(Command::CommandLine));
+        typed(&mut s, "q");
+        assert_eq!(
+            update(&mut s, Action::Command(Command::Choose)),
+            Some(Effect::Quit)
+        );
     }
 
     #[test]

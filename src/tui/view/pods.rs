@@ -16,9 +16,19 @@ use crate::tui::theme::Health;
 pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
     let t = &s.theme;
     let pods = &s.model.pods.items;
+    let listed: Vec<_> = if s.filter.is_empty() {
+        Vec::new()
+    } else {
+        s.listed().collect()
+    };
+    let count = if s.filter.is_empty() {
+        format!("({}) ", pods.len())
+    } else {
+        format!("({} of {} · /{}) ", listed.len(), pods.len(), s.filter)
+    };
     let title = Line::from(vec![
         Span::styled(" pods ", t.title()),
-        Span::styled(format!("({}) ", pods.len()), t.muted()),
+        Span::styled(count, t.muted()),
     ]);
     let block = Block::bordered().title(title).border_style(t.border(true));
     let mut inner = block.inner(area);
@@ -28,6 +38,19 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
         nodes::compact(f.buffer_mut(), nodes_area, s);
         inner.y += compact_nodes;
         inner.height -= compact_nodes;
+    }
+    if !s.filter.is_empty() && listed.is_empty() {
+        f.render_widget(
+            Paragraph::new(Span::styled(
+                format!(
+                    "No pod matches /{} (esc after / clears the filter).",
+                    s.filter
+                ),
+                t.muted(),
+            )),
+            inner,
+        );
+        return;
     }
     if pods.is_empty() {
         let msg = if s.model.pods.synced {
@@ -43,17 +66,26 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
         return;
     }
     let rows_h = usize::from(inner.height.saturating_sub(1));
+    // Without a filter the index comes from the sorted map (no list is built per frame).
     let selected = s.selected.as_ref().and_then(|k| {
-        pods.contains_key(k)
-            .then(|| pods.range(..k.clone()).count())
+        if s.filter.is_empty() {
+            pods.contains_key(k)
+                .then(|| pods.range(..k.clone()).count())
+        } else {
+            listed.iter().position(|(l, _)| *l == k)
+        }
     });
     let offset = match selected {
         Some(i) if rows_h > 0 && i >= rows_h => i + 1 - rows_h,
         _ => 0,
     };
     let show_ns = pods.keys().any(|(ns, _)| ns != "default");
-    let rows: Vec<Row> = pods
-        .iter()
+    let all: Box<dyn Iterator<Item = _>> = if s.filter.is_empty() {
+        Box::new(pods.iter())
+    } else {
+        Box::new(listed.iter().copied())
+    };
+    let rows: Vec<Row> = all
         .skip(offset)
         .take(rows_h)
         .enumerate()

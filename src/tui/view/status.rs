@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::text::{fit, path, width};
 use crate::tui::keymap::{Binding, Command, bindings};
-use crate::tui::state::State;
+use crate::tui::state::{PromptKind, State};
 
 /// One line when the terminal is wide enough for everything the top bar says, else two.
 pub fn top_height(s: &State, width: u16) -> u16 {
@@ -70,6 +70,27 @@ fn top_spans(s: &State) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
 pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
     let avail = usize::from(area.width);
+    if let Some(p) = &s.prompt {
+        let lead = match p.kind {
+            PromptKind::Command => ":",
+            PromptKind::Filter => "/",
+        };
+        let hint = match p.kind {
+            PromptKind::Command => {
+                "   theme dark|light|high-contrast · pods · quit — enter runs, esc cancels"
+            }
+            PromptKind::Filter => {
+                "   pods whose namespace/name contains it — enter keeps it, esc clears it"
+            }
+        };
+        let line = Line::from(vec![
+            Span::styled(format!(" {lead}{}", p.text), t.key()),
+            Span::styled("█", t.key()),
+            Span::styled(hint, t.muted()),
+        ]);
+        f.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let line = match &s.flash {
         Some(flash) => Line::styled(
             fit(&format!(" {}", flash.text), avail),

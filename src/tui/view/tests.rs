@@ -274,6 +274,25 @@ fn why_a_pod_is_pending() {
 }
 
 #[test]
+fn filter_prompt() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    update(
+        &mut s,
+        Action::Pod(Box::new(watcher::Event::Apply(pending_pod()))),
+    );
+    update(&mut s, Action::Command(Command::Filter));
+    for c in "too".chars() {
+        update(
+            &mut s,
+            Action::PromptKey(ratatui::crossterm::event::KeyEvent::from(
+                ratatui::crossterm::event::KeyCode::Char(c),
+            )),
+        );
+    }
+    insta::assert_snapshot!("filter_80x24", draw(&s, 80, 24).backend());
+}
+
+#[test]
 fn an_arrow_half_drawn() {
     let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
     s.playback.shown = 6;
