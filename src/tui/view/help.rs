@@ -1,49 +1,60 @@
-//! `?`: every key of every mode, generated from the keymap's descriptions.
+//! `?`: every key, generated from the keymap's descriptions — the screen under the help first
+//! (only that one on narrow terminals), in as many columns as the height needs.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear};
+use ratatui::style::Style;
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::popup::centered;
-use super::text::{fit, width};
+use super::text::{fit, path};
 use crate::tui::keymap::{Mode, bindings, keys_label};
 use crate::tui::state::State;
 
+/// One row of the help: a heading, or keys and what they do.
+enum Entry {
+    Heading(&'static str),
+    Key(String, &'static str),
+    Note(&'static str),
+    Gap,
+}
+
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
-    let mut entries: Vec<Line> = Vec::new();
-    // Narrow screens get the keys of the screen under the help; wide ones get every screen's.
     let wide = area.width >= 110;
     let base = s.base_mode();
-    let modes: Vec<Mode> = if wide {
-        Mode::ALL.into_iter().filter(|m| *m != Mode::Help).collect()
-    } else {
-        vec![base]
-    };
+    let mut modes = vec![base];
+    if wide {
+        modes.extend(
+            Mode::ALL
+                .into_iter()
+                .filter(|m| *m != Mode::Help && *m != base),
+        );
+    }
+    let mut entries = Vec::new();
     for mode in modes {
         if !entries.is_empty() {
-            entries.push(Line::default());
+            entries.push(Entry::Gap);
         }
-        entries.push(Line::styled(mode.title().to_string(), t.title()));
+        entries.push(Entry::Heading(mode.title()));
         for b in bindings(mode) {
-            let keys = keys_label(b);
-            entries.push(Line::from(vec![
-                Span::styled(format!("  {keys:<12}"), t.key()),
-                Span::styled(b.desc.to_string(), t.text()),
-            ]));
+            entries.push(Entry::Key(keys_label(b), b.desc));
         }
-        if mode == Mode::Editor {
-            entries.push(Line::styled(
-                "  every other key types into the text (q too)",
-                t.muted(),
-            ));
+        if matches!(mode, Mode::Editor | Mode::Prompt) {
+            entries.push(Entry::Note("every other key is text (q too)"));
         }
     }
+    let mut footer: Vec<Line> = Vec::new();
     if !wide {
-        entries.push(Line::default());
-        entries.push(Line::styled(
-            "Other screens show their keys in the bottom bar; a wider terminal shows them all here.",
+        footer.push(Line::styled(
+            "Other screens show their keys in the bottom bar; a wider terminal lists them all here.",
+            t.muted(),
+        ));
+    }
+    if let Some(log) = &s.info.log_file {
+        footer.push(Line::styled(
+            format!("kubox's log while the TUI runs: {}", path(log)),
             t.muted(),
         ));
     }
@@ -59,26 +70,40 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         .style(t.base());
     let inner = block.inner(r);
     f.render_widget(block, r);
-    // As many columns as the entries need, side by side.
-    let h = usize::from(inner.height.max(1));
+    let footer_h = (footer.len() as u16 * 2).min(inner.height / 3);
+    let body_h = inner.height.saturating_sub(footer_h);
+    if body_h == 0 || inner.width < 10 {
+        return;
+    }
+    let h = usize::from(body_h);
     let columns = entries.len().div_ceil(h).max(1);
-    let col_w = inner.width / columns as u16;
+    let col_w = usize::from(inner.width) / columns;
+    let key_w = 11.min(col_w / 3);
+    let buf = f.buffer_mut();
     for (c, chunk) in entries.chunks(h).enumerate() {
-        let x = inner.x + c as u16 * col_w;
-        for (i, line) in chunk.iter().enumerate() {
-            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
-            if width(&text) <= usize::from(col_w) {
-                f.buffer_mut()
-                    .set_line(x, inner.y + i as u16, line, col_w.saturating_sub(1));
-            } else {
-                let style = line.spans.last().map(|s| s.style).unwrap_or_default();
-                f.buffer_mut().set_string(
-                    x,
-                    inner.y + i as u16,
-                    fit(&text, usize::from(col_w.saturating_sub(1))),
-                    style,
-                );
+        let x = inner.x + (c * col_w) as u16;
+        for (i, entry) in chunk.iter().enumerate() {
+            let y = inner.y + i as u16;
+            let room = col_w.saturating_sub(1);
+            let mut put = |dx: usize, text: &str, w: usize, style: Style| {
+                buf.set_string(x + dx as u16, y, fit(text, w), style);
+            };
+            match entry {
+                Entry::Heading(title) => put(0, title, room, t.title()),
+                Entry::Key(keys, desc) => {
+                    put(1, keys, key_w, t.key());
+                    put(key_w + 2, desc, room.saturating_sub(key_w + 2), t.text());
+                }
+                Entry::Note(note) => put(1, note, room.saturating_sub(1), t.muted()),
+                Entry::Gap => {}
             }
         }
+    }
+    if footer_h > 0 {
+        let footer_area = Rect::new(inner.x, inner.y + body_h, inner.width, footer_h);
+        f.render_widget(
+            Paragraph::new(footer).wrap(Wrap { trim: true }),
+            footer_area,
+        );
     }
 }
