@@ -34,6 +34,8 @@ pub enum ViewKind {
     Why,
     /// A container's output; `scroll` counts lines back from the end.
     Logs,
+    /// Every event of the cluster, oldest first (`:events`; the key is empty).
+    Events,
 }
 
 /// Lines kept of a container's output.

@@ -278,7 +278,7 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
             let Some(viewer) = &mut state.viewer else {
                 return None;
             };
-            if viewer.kind == ViewKind::Logs {
+            if matches!(viewer.kind, ViewKind::Logs | ViewKind::Events) {
                 return logs_command(state, c);
             }
             match c {
@@ -331,8 +331,10 @@ fn open_logs(state: &mut State, key: ObjKey, previous: bool) -> Option<Effect> {
     })
 }
 
+/// The logs and events views: `scroll` counts lines back from the newest at the bottom.
 fn logs_command(state: &mut State, c: Command) -> Option<Effect> {
     let viewer = state.viewer.as_mut()?;
+    let logs = viewer.kind == ViewKind::Logs;
     // `scroll` counts lines back from the newest, so the view follows new output at 0.
     match c {
         Command::Up => viewer.scroll = viewer.scroll.saturating_add(1),
@@ -341,17 +343,18 @@ fn logs_command(state: &mut State, c: Command) -> Option<Effect> {
         Command::PageDown => viewer.scroll = viewer.scroll.saturating_sub(PAGE as u16),
         Command::Top => viewer.scroll = u16::MAX,
         Command::Bottom => viewer.scroll = 0,
+        Command::Close if !logs => state.viewer = None,
         Command::Close => {
             state.viewer = None;
             state.logs = None;
             return Some(Effect::StopLogs);
         }
-        Command::Previous => {
+        Command::Previous if logs => {
             let key = viewer.key.clone();
             let previous = !state.logs.as_ref().is_some_and(|l| l.previous);
             return open_logs(state, key, previous);
         }
-        Command::Edit => {
+        Command::Edit if logs => {
             let key = viewer.key.clone();
             open_editor(state, &key);
         }
@@ -534,11 +537,19 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
             state.viewer = None;
             state.filter.clear();
         }
+        (Some("events"), None) => {
+            state.viewer = Some(Viewer {
+                kind: ViewKind::Events,
+                key: (String::new(), String::new()),
+                // Lines back from the newest event, at the bottom.
+                scroll: 0,
+            });
+        }
         (None, _) => {}
         _ => {
             state.flash = Some(Flash {
                 text: format!(
-                    "unknown command :{line} — try :theme dark|light|high-contrast, :pods, :quit"
+                    "unknown command :{line} — try :theme dark|light|high-contrast, :pods, :events, :quit"
                 ),
                 error: true,
             })
@@ -752,6 +763,23 @@ mod tests {
             update(&mut s, Action::Command(Command::Choose)),
             Some(Effect::Quit)
         );
+    }
+
+    #[test]
+    fn events_open_at_the_newest_and_scroll_back() {
+        let mut s = state();
+        update(&mut s, Action::Command(Command::CommandLine));
+        typed(&mut s, "events");
+        update(&mut s, Action::Command(Command::Choose));
+        assert_eq!(
+            s.viewer.as_ref().map(|v| (v.kind, v.scroll)),
+            Some((ViewKind::Events, 0))
+        );
+        update(&mut s, Action::Command(Command::Up));
+        assert_eq!(s.viewer.as_ref().unwrap().scroll, 1);
+        assert_eq!(update(&mut s, Action::Command(Command::Previous)), None);
+        assert_eq!(update(&mut s, Action::Command(Command::Close)), None);
+        assert_eq!(s.mode(), Mode::Cluster);
     }
 
     #[test]

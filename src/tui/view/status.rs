@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 
 use super::text::{fit, path, width};
 use crate::tui::keymap::{Binding, Command, bindings};
-use crate::tui::state::{PromptKind, State};
+use crate::tui::state::{PromptKind, State, ViewKind};
 
 /// One line when the terminal is wide enough for everything the top bar says, else two.
 pub fn top_height(s: &State, width: u16) -> u16 {
@@ -77,7 +77,7 @@ pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
         };
         let hint = match p.kind {
             PromptKind::Command => {
-                "   theme dark|light|high-contrast · pods · quit — enter runs, esc cancels"
+                "   theme dark|light|high-contrast · events · pods · quit — enter runs, esc cancels"
             }
             PromptKind::Filter => {
                 "   pods whose namespace/name contains it — enter keeps it, esc clears it"
@@ -102,6 +102,7 @@ pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
             let mut items: Vec<_> = bindings(s.mode())
                 .iter()
                 .filter(|b| !b.bar.is_empty())
+                .filter(|b| applies(s, b.command))
                 .map(|b| {
                     let key = b.keys.first().map(|k| k.label()).unwrap_or_default();
                     let w = width(&key) + width(b.bar) + 3;
@@ -126,4 +127,14 @@ pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
         }
     };
     f.render_widget(Paragraph::new(line), area);
+}
+
+/// Whether a viewer key does something in the view that is open (the viewers share a keymap).
+fn applies(s: &State, c: Command) -> bool {
+    let kind = s.viewer.as_ref().map(|v| v.kind);
+    match c {
+        Command::Previous => kind == Some(ViewKind::Logs),
+        Command::Edit => kind != Some(ViewKind::Events),
+        _ => true,
+    }
 }

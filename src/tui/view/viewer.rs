@@ -2,9 +2,14 @@
 //! (and the scheduler's last loaded records) at each frame they are open.
 
 use ratatui::Frame;
+use ratatui::layout::Constraint;
 use ratatui::layout::Rect;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::text::Span;
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, Wrap};
+
+use crate::api::http::table::{RowObject, event_row};
+use crate::tui::theme::Health;
 
 use crate::tui::describe::describe_pod;
 use crate::tui::state::{State, ViewKind, Viewer};
@@ -27,6 +32,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
         logs(f, area, s, v);
         return;
     }
+    if v.kind == ViewKind::Events {
+        events(f, area, s, v);
+        return;
+    }
     let (what, lines): (&str, Vec<String>) = match pod {
         None => (
             "describe",
@@ -42,7 +51,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
                 Ok(text) => ("yaml", text.lines().map(str::to_string).collect()),
                 Err(e) => ("yaml", vec![format!("cannot write YAML: {e}")]),
             },
-            ViewKind::Why | ViewKind::Logs => ("", Vec::new()),
+            ViewKind::Why | ViewKind::Logs | ViewKind::Events => ("", Vec::new()),
         },
     };
     let text: Vec<Line> = lines
@@ -117,4 +126,70 @@ fn logs(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
     let start = end.saturating_sub(rows);
     let shown: Vec<Line> = all.drain(start..end).collect();
     f.render_widget(Paragraph::new(shown), inner);
+}
+
+/// The cluster's events as `kubectl get events` prints them (the API server's own printer),
+/// oldest first, so the newest are at the bottom.
+fn events(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
+    let t = &s.theme;
+    let mut all: Vec<_> = s.model.events.items.values().collect();
+    all.sort_by_key(|e| crate::tui::model::last_seen(e));
+    f.render_widget(Clear, area);
+    let block = Block::bordered()
+        .title(Line::styled(
+            format!(" events of the cluster ({}) ", all.len()),
+            t.title(),
+        ))
+        .title_bottom(Line::styled(
+            " oldest first · newest at the bottom ",
+            t.muted(),
+        ))
+        .border_style(t.border(true))
+        .style(t.base());
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let rows_h = usize::from(inner.height.saturating_sub(1));
+    let back = usize::from(v.scroll).min(all.len().saturating_sub(rows_h));
+    let start = all.len().saturating_sub(rows_h + back);
+    let rows: Vec<Row> = all
+        .iter()
+        .skip(start)
+        .take(rows_h)
+        .map(|e| {
+            let r = event_row(e, s.now, RowObject::None);
+            let cell = |n: usize| {
+                r.cells
+                    .get(n)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let kind = cell(1);
+            let style = if kind == "Warning" {
+                t.health(Health::Failed)
+            } else {
+                t.text()
+            };
+            Row::new(vec![
+                Cell::from(cell(0)),
+                Cell::from(Span::styled(kind, style)),
+                Cell::from(cell(2)),
+                Cell::from(cell(3)),
+                Cell::from(cell(6)),
+            ])
+            .style(t.text())
+        })
+        .collect();
+    let header = Row::new(["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]).style(t.muted());
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Length(7),
+        Constraint::Length(18),
+        Constraint::Length(26),
+        Constraint::Fill(1),
+    ];
+    f.render_widget(
+        Table::new(rows, widths).header(header).column_spacing(1),
+        inner,
+    );
 }
