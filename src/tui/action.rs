@@ -38,6 +38,8 @@ pub enum Action {
     Lagged(u64),
     /// The API server's answer to an apply from the editor.
     Applied(Result<ObjKey, ApiError>),
+    /// The API server's answer to a cordon or uncordon.
+    Cordoned(String, bool, Result<(), ApiError>),
     /// The API server's answer to a delete.
     Deleted(ObjKey, Result<(), ApiError>),
     /// The scheduler's recorded attempts for a pod (answer to [`Effect::LoadDecisions`]).
@@ -71,5 +73,10 @@ pub enum Effect {
     },
     /// Stop following.
     StopLogs,
+    /// Mark a node unschedulable (`kubectl cordon`) or schedulable again.
+    Cordon {
+        node: String,
+        cordon: bool,
+    },
     Quit,
 }

@@ -24,7 +24,7 @@ use super::update::{followed_len, update};
 use super::view;
 use crate::api::ApiError;
 use crate::api::runtime::watcher::watcher;
-use crate::api::{Api, DeleteParams, ListParams};
+use crate::api::{Api, DeleteParams, ListParams, Patch};
 use crate::cluster::{Cluster, KUBECONFIG_FILE};
 use crate::kubelet::logs::LogRequest;
 use crate::kubelet::runtime::LogOptions;
@@ -288,6 +288,14 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                     .await
                     .map(|_| ());
                 let _ = tx.send(Action::Deleted(key, result));
+            });
+        }
+        Effect::Cordon { node, cordon } => {
+            let api = Api::<Node>::all(&server, Actor::You);
+            tokio::spawn(async move {
+                let patch = Patch::Merge(serde_json::json!({"spec": {"unschedulable": cordon}}));
+                let result = api.patch(&node, &patch).await.map(|_| ());
+                let _ = tx.send(Action::Cordoned(node, cordon, result));
             });
         }
         Effect::Quit | Effect::LoadDecisions(_) | Effect::FollowLogs { .. } | Effect::StopLogs => {}

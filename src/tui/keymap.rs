@@ -204,7 +204,7 @@ const CLUSTER: &[Binding] = &[
     b(
         &[ch(':')],
         Command::CommandLine,
-        "command line: :theme dark|light|high-contrast, :events, :pods, :quit",
+        "command line: :events, :cordon NODE, :uncordon NODE, :theme NAME, :pods, :quit",
         "",
     ),
     b(

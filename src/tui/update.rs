@@ -190,6 +190,27 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             }
             None
         }
+        Action::Cordoned(node, cordon, result) => {
+            state.dirty = true;
+            state.flash = Some(match result {
+                Ok(()) if cordon => Flash {
+                    text: format!(
+                        "{node} cordoned: the scheduler's NodeUnschedulable filter now rejects it; \
+                         its pods keep running"
+                    ),
+                    error: false,
+                },
+                Ok(()) => Flash {
+                    text: format!("{node} uncordoned: new pods may be scheduled there again"),
+                    error: false,
+                },
+                Err(e) => Flash {
+                    text: format!("{node}: {e}"),
+                    error: true,
+                },
+            });
+            None
+        }
         Action::Signal => Some(Effect::Quit),
     }
 }
@@ -537,6 +558,31 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
             state.viewer = None;
             state.filter.clear();
         }
+        (Some(verb @ ("cordon" | "uncordon")), Some(node)) => {
+            let cordon = verb == "cordon";
+            if state
+                .model
+                .nodes
+                .items
+                .contains_key(&(String::new(), node.to_string()))
+            {
+                return Some(Effect::Cordon {
+                    node: node.to_string(),
+                    cordon,
+                });
+            }
+            let names: Vec<&str> = state
+                .model
+                .nodes
+                .items
+                .keys()
+                .map(|k| k.1.as_str())
+                .collect();
+            state.flash = Some(Flash {
+                text: format!("no node {node:?}; nodes: {}", names.join(", ")),
+                error: true,
+            });
+        }
         (Some("events"), None) => {
             state.viewer = Some(Viewer {
                 kind: ViewKind::Events,
@@ -549,7 +595,7 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
         _ => {
             state.flash = Some(Flash {
                 text: format!(
-                    "unknown command :{line} — try :theme dark|light|high-contrast, :pods, :events, :quit"
+                    "unknown command :{line} — try :theme NAME, :events, :cordon NODE, :uncordon NODE, :pods, :quit"
                 ),
                 error: true,
             })
@@ -780,6 +826,30 @@ mod tests {
         assert_eq!(update(&mut s, Action::Command(Command::Previous)), None);
         assert_eq!(update(&mut s, Action::Command(Command::Close)), None);
         assert_eq!(s.mode(), Mode::Cluster);
+    }
+
+    #[test]
+    fn cordon_names_a_node_that_exists() {
+        let mut s = state();
+        let node: k8s_openapi::api::core::v1::Node =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "node-1"}})).unwrap();
+        update(&mut s, Action::Node(Box::new(watcher::Event::Apply(node))));
+        update(&mut s, Action::Command(Command::CommandLine));
+        typed(&mut s, "cordon node-1");
+        assert_eq!(
+            update(&mut s, Action::Command(Command::Choose)),
+            Some(Effect::Cordon {
+                node: "node-1".into(),
+                cordon: true
+            })
+        );
+        update(&mut s, Action::Command(Command::CommandLine));
+        typed(&mut s, "uncordon node-9");
+        assert_eq!(update(&mut s, Action::Command(Command::Choose)), None);
+        assert_eq!(
+            s.flash.as_ref().unwrap().text,
+            r#"no node "node-9"; nodes: node-1"#
+        );
     }
 
     #[test]

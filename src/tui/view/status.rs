@@ -77,7 +77,7 @@ pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
         };
         let hint = match p.kind {
             PromptKind::Command => {
-                "   theme dark|light|high-contrast · events · pods · quit — enter runs, esc cancels"
+                "   events · cordon NODE · uncordon NODE · theme NAME · pods · quit — enter runs"
             }
             PromptKind::Filter => {
                 "   pods whose namespace/name contains it — enter keeps it, esc clears it"
