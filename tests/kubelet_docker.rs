@@ -1193,3 +1193,132 @@ async fn a_restarted_kubelet_continues_a_crash_loop() {
         .count();
     assert_eq!(sandboxes, 1, "{names:?}");
 }
+
+fn ready_condition(p: &Pod) -> String {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_readiness_probe_against_busybox_httpd_toggles_ready() {
+    let Some((env, kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    // httpd serves /www; /www/ready exists only when the script says so.
+    let mut container = shell_container(
+        "app",
+        "mkdir -p /www && httpd -p 8080 -h /www && sleep 3 && touch /www/ready && exec sleep 300",
+    );
+    container["ports"] = json!([{"name": "http", "containerPort": 8080}]);
+    container["readinessProbe"] = json!({"httpGet": {"path": "/ready", "port": "http"},
+        "periodSeconds": 1, "failureThreshold": 1});
+    env.create(json!({
+        "metadata": {"name": "web"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+    }))
+    .await;
+    let pod = env.until("web", "ran", |p| phase(p) == "Running").await;
+    assert_eq!(ready_condition(&pod), "False");
+    let pod = env
+        .until("web", "became ready", |p| ready_condition(p) == "True")
+        .await;
+    assert_eq!(app_status(&pod)["ready"], true);
+    let events = env.events_for("web");
+    assert!(
+        events.iter().any(|e| e
+            == "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404"),
+        "{events:#?}"
+    );
+    // The file goes away: not ready again, and nothing restarts.
+    let target = kubelet
+        .exec_target(&pod, "app")
+        .await
+        .expect("the app container runs");
+    let rm = kubox::kubelet::runtime::exec::ExecRequest {
+        command: vec!["rm".into(), "/www/ready".into()],
+        stdout: true,
+        stderr: true,
+        ..Default::default()
+    };
+    let r = kubelet
+        .exec(&target, &rm)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.exit_code, 0, "{r:?}");
+    let pod = env
+        .until("web", "became unready", |p| ready_condition(p) == "False")
+        .await;
+    assert_eq!(app_status(&pod)["restartCount"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_liveness_probe_restarts_the_container_with_the_events() {
+    let Some((env, _kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let mut container = shell_container(
+        "app",
+        "touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 300",
+    );
+    container["livenessProbe"] = json!({"exec": {"command": ["cat", "/tmp/healthy"]},
+        "periodSeconds": 1, "failureThreshold": 2});
+    env.create(json!({
+        "metadata": {"name": "live"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+    }))
+    .await;
+    let pod = env
+        .until("live", "restarted", |p| app_status(p)["restartCount"] == 1)
+        .await;
+    let events = env.events_for("live");
+    assert!(
+        events.iter().any(|e| e
+            == "Warning Unhealthy: Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory\n"),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e == "Normal Killing: Container app failed liveness probe, will be restarted"),
+        "{events:#?}"
+    );
+    let last = &app_status(&pod)["lastState"]["terminated"];
+    assert!(last.is_object(), "{pod:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_container_writes_what_the_app_reads() {
+    let Some((env, kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let mut init = shell_container("setup", "echo prepared-by-init > /data/greeting");
+    init["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+    let mut app = shell_container("app", "cat /data/greeting; exec sleep 300");
+    app["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+    env.create(json!({
+        "metadata": {"name": "init"},
+        "spec": {"terminationGracePeriodSeconds": 1, "initContainers": [init],
+            "containers": [app], "volumes": [{"name": "data", "emptyDir": {}}]},
+    }))
+    .await;
+    let pod = env.until("init", "ran", |p| phase(p) == "Running").await;
+    let init_status = serde_json::to_value(
+        &pod.status
+            .as_ref()
+            .unwrap()
+            .init_container_statuses
+            .as_ref()
+            .unwrap()[0],
+    )
+    .unwrap();
+    assert_eq!(init_status["state"]["terminated"]["reason"], "Completed");
+    assert_eq!(init_status["ready"], true);
+    until_logged(&kubelet, &pod, "app", "prepared-by-init\n").await;
+}

@@ -90,7 +90,18 @@ fn pod_json(name: &str, policy: &str, exit: Option<&str>) -> serde_json::Value {
 
 /// Polls the pod until `done` holds (10 s at most).
 async fn until(env: &Env, name: &str, what: &str, done: impl Fn(&Pod) -> bool) -> Pod {
-    for _ in 0..200 {
+    until_within(env, name, what, Duration::from_secs(10), done).await
+}
+
+/// Polls the pod until `done` holds, `limit` at most.
+async fn until_within(
+    env: &Env,
+    name: &str,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Pod) -> bool,
+) -> Pod {
+    for _ in 0..limit.as_millis() / 50 {
         if let Ok(Some(p)) = pods(env).get_opt(name)
             && done(&p)
         {
@@ -384,5 +395,289 @@ async fn an_image_that_cannot_be_pulled_backs_off() {
             "Warning Failed: Failed to pull image \"does-not-exist:1\": Error response from daemon: pull access denied for does-not-exist:1"
         )),
         "{events:?}"
+    );
+}
+
+// ---- Health: probes, init containers, deadlines, on a paused clock ----
+
+/// `(type reason, message, count)` of the events about `name`, oldest first.
+fn counted_events(env: &Env, name: &str) -> Vec<(String, String, i32)> {
+    use k8s_openapi::api::core::v1::Event;
+    let events: Api<Event> = Api::namespaced(&env.api, "default", Actor::You);
+    let mut list = events
+        .list(&kubox::api::ListParams::default().fields(&format!("involvedObject.name={name}")))
+        .unwrap()
+        .items;
+    list.sort_by_key(|e| e.first_timestamp.clone().map(|t| t.0));
+    list.into_iter()
+        .map(|e| {
+            (
+                format!(
+                    "{} {}",
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default()
+                ),
+                e.message.unwrap_or_default(),
+                e.count.unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+fn event_count(env: &Env, name: &str, reason: &str, message: &str) -> i32 {
+    counted_events(env, name)
+        .into_iter()
+        .filter(|(r, m, _)| r.ends_with(reason) && m == message)
+        .map(|(_, _, c)| c)
+        .sum()
+}
+
+fn probed(name: &str, health: &str, container: serde_json::Value) -> serde_json::Value {
+    let mut c = json!({"name": "app", "image": "busybox:1.36",
+        "ports": [{"name": "http", "containerPort": 8080}]});
+    for (k, v) in container.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    json!({
+        "metadata": {"name": name, "annotations": {"sim.kubox.io/health-app": health}},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [c]},
+    })
+}
+
+fn condition(p: &Pod, type_: &str) -> String {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
+        .map(|c| c.status.clone())
+        .unwrap_or_default()
+}
+
+// A paused clock jumps ahead whenever every task waits, also while the store's writer thread
+// syncs the disk; so these tests wait with generous virtual limits and assert on outcomes
+// that no amount of extra virtual time can change (restartPolicy Never: one instance only).
+const VIRTUAL: Duration = Duration::from_secs(300);
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_liveness_probe_kills_the_container_after_three_failures() {
+    let env = env().await;
+    let mut pod = probed(
+        "live",
+        "fail after 5s",
+        json!({"livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}}}),
+    );
+    pod["spec"]["restartPolicy"] = json!("Never");
+    create(&env, pod).await;
+    until_within(&env, "live", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    let pod = until_within(&env, "live", "was killed", VIRTUAL, |p| {
+        phase(p) == "Failed"
+    })
+    .await;
+    // Three failures 10 s apart (the defaults), then the kill, in Kubernetes' words; under
+    // Never, no restart.
+    assert_eq!(
+        event_count(&env, "live", "Unhealthy", "Liveness probe failed: "),
+        3,
+        "{:#?}",
+        counted_events(&env, "live")
+    );
+    assert_eq!(
+        event_count(
+            &env,
+            "live",
+            "Killing",
+            "Container app failed liveness probe"
+        ),
+        1
+    );
+    let c = app_status(&pod);
+    assert_eq!(c["state"]["terminated"]["reason"], "Error", "{c}");
+    assert_eq!(c["restartCount"], 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_readiness_probe_holds_ready_until_it_passes() {
+    let env = env().await;
+    let created = tokio::time::Instant::now();
+    create(
+        &env,
+        probed(
+            "ready",
+            "ok after 15s",
+            json!({"readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5}}),
+        ),
+    )
+    .await;
+    let pod = until_within(&env, "ready", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    assert_eq!(app_status(&pod)["ready"], false);
+    assert_eq!(condition(&pod, "Ready"), "False");
+    let pod = until_within(&env, "ready", "became ready", VIRTUAL, |p| {
+        condition(p, "Ready") == "True"
+    })
+    .await;
+    assert_eq!(app_status(&pod)["ready"], true);
+    assert!(
+        created.elapsed() >= Duration::from_secs(15),
+        "{:?}",
+        created.elapsed()
+    );
+    assert!(
+        event_count(
+            &env,
+            "ready",
+            "Unhealthy",
+            "Readiness probe failed: HTTP probe failed with statuscode: 503"
+        ) >= 2
+    );
+    // Readiness never restarts anything.
+    assert_eq!(app_status(&pod)["restartCount"], 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_startup_probe_holds_liveness_and_kills_when_it_gives_up() {
+    let env = env().await;
+    let mut pod = probed(
+        "slow",
+        "fail",
+        json!({
+            "startupProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1, "failureThreshold": 2},
+            "livenessProbe": {"exec": {"command": ["true"]}},
+        }),
+    );
+    pod["spec"]["restartPolicy"] = json!("Never");
+    create(&env, pod).await;
+    let running = until_within(&env, "slow", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    assert_eq!(app_status(&running)["started"], false);
+    assert_eq!(app_status(&running)["ready"], false);
+    until_within(&env, "slow", "was killed", VIRTUAL, |p| {
+        phase(p) == "Failed"
+    })
+    .await;
+    let events = counted_events(&env, "slow");
+    let failures: i32 = events
+        .iter()
+        .filter(|(r, m, _)| {
+            r == "Warning Unhealthy"
+                && m.starts_with("Startup probe failed: dial tcp 10.88.")
+                && m.ends_with(":8080: connect: connection refused")
+        })
+        .map(|(_, _, c)| c)
+        .sum();
+    assert_eq!(failures, 2, "{events:#?}");
+    assert_eq!(
+        event_count(
+            &env,
+            "slow",
+            "Killing",
+            "Container app failed startup probe"
+        ),
+        1
+    );
+    // Liveness waits for startup: it never ran.
+    assert!(
+        !events.iter().any(|(_, m, _)| m.starts_with("Liveness")),
+        "{events:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn init_containers_run_in_order_before_the_app() {
+    let env = env().await;
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "init", "annotations": {
+                "sim.kubox.io/exit-first": "0 after 2s",
+                "sim.kubox.io/exit-second": "0 after 2s",
+            }},
+            "spec": {"initContainers": [
+                {"name": "first", "image": "busybox:1.36"},
+                {"name": "second", "image": "busybox:1.36"},
+            ], "containers": [{"name": "app", "image": "busybox:1.36"}]},
+        }),
+    )
+    .await;
+    let pod = until_within(&env, "init", "initializing", VIRTUAL, |p| {
+        p.status
+            .as_ref()
+            .and_then(|s| s.init_container_statuses.as_ref())
+            .is_some_and(|i| i[0].state.as_ref().is_some_and(|s| s.running.is_some()))
+    })
+    .await;
+    assert_eq!(phase(&pod), "Pending");
+    assert_eq!(condition(&pod, "Initialized"), "False");
+    assert_eq!(
+        app_status(&pod)["state"]["waiting"]["reason"],
+        "PodInitializing"
+    );
+    let pod = until_within(&env, "init", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    assert_eq!(condition(&pod, "Initialized"), "True");
+    let started: Vec<String> = counted_events(&env, "init")
+        .into_iter()
+        .filter(|(r, _, _)| r == "Normal Started")
+        .map(|(_, m, _)| m)
+        .collect();
+    assert_eq!(
+        started,
+        [
+            "Started container first",
+            "Started container second",
+            "Started container app"
+        ]
+    );
+    // A failing init container under Never fails the pod; the app never starts.
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "broken", "annotations": {"sim.kubox.io/exit-setup": "1 after 1s"}},
+            "spec": {"restartPolicy": "Never",
+                "initContainers": [{"name": "setup", "image": "busybox:1.36"}],
+                "containers": [{"name": "app", "image": "busybox:1.36"}]},
+        }),
+    )
+    .await;
+    let pod = until_within(&env, "broken", "failed", VIRTUAL, |p| phase(p) == "Failed").await;
+    assert_eq!(
+        app_status(&pod)["state"]["waiting"]["reason"],
+        "PodInitializing"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pod_past_its_active_deadline_fails() {
+    let env = env().await;
+    let mut pod = pod_json("deadline", "Always", None);
+    pod["spec"]["activeDeadlineSeconds"] = json!(30);
+    let started = tokio::time::Instant::now();
+    create(&env, pod).await;
+    until_within(&env, "deadline", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    let pod = until_within(&env, "deadline", "failed", VIRTUAL, |p| {
+        phase(p) == "Failed"
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+    let status = pod.status.as_ref().unwrap();
+    assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    assert!(
+        app_status(&pod)["state"]["terminated"].is_object(),
+        "{}",
+        app_status(&pod)
+    );
+    assert_eq!(
+        event_count(
+            &env,
+            "deadline",
+            "DeadlineExceeded",
+            "Pod was active on the node longer than the specified deadline"
+        ),
+        1
     );
 }

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod logs;
 pub mod node;
 pub mod pod_actions;
+pub mod prober;
 pub mod run;
 pub mod runtime;
 pub mod status;

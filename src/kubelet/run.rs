@@ -69,6 +69,10 @@ pub(crate) struct Memory {
     /// `State.OOMKilled` is sometimes lost when the OOM and exit notifications race; the event
     /// still says it (containerd's CRI takes the event as its word too).
     pub oom_killed: HashMap<String, HashSet<String>>,
+    /// When each pod was first synced, on tokio's clock (activeDeadlineSeconds counts from it).
+    pub first_seen: HashMap<String, Instant>,
+    /// Pods stopped for running past `activeDeadlineSeconds`: Failed for good.
+    pub deadline_exceeded: HashSet<String>,
 }
 
 struct Worker {
@@ -84,6 +88,7 @@ pub struct Kubelet {
     pub(crate) events: EventRecorder,
     pub(crate) trace: TraceBus,
     pub(crate) memory: Mutex<Memory>,
+    pub(crate) prober: super::prober::Prober,
     workers: Mutex<HashMap<String, Worker>>,
 }
 
@@ -115,12 +120,20 @@ impl Kubelet {
             runtime_version: Mutex::new(None),
             trace: api.trace().clone(),
             memory: Mutex::new(memory),
+            prober: super::prober::Prober::default(),
             workers: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn node_name(&self) -> &str {
         &self.config.node.name
+    }
+
+    /// Wakes a pod's worker to sync it now (a probe result changed).
+    pub(crate) fn poke(&self, uid: &str) {
+        if let Some(w) = self.workers().get(uid) {
+            w.poke.notify_one();
+        }
     }
 
     pub(crate) fn actor(&self) -> Actor {
@@ -403,6 +416,7 @@ impl Kubelet {
                     break;
                 }
                 Some(pod) => {
+                    self.ensure_probe_workers(&pod);
                     let wake = self.sync_pod(&pod).await;
                     last = Some(pod);
                     let wait = wake
@@ -419,9 +433,12 @@ impl Kubelet {
             }
         }
         self.workers().remove(&uid);
+        self.prober.remove_pod(&uid);
         let mut memory = self.memory();
         memory.failures.remove(&uid);
         memory.oom_killed.remove(&uid);
+        memory.first_seen.remove(&uid);
+        memory.deadline_exceeded.remove(&uid);
         memory
             .pull_failures
             .retain(|k, _| !k.starts_with(&format!("{uid}/")));

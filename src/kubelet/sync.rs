@@ -11,7 +11,9 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use tokio::time::Instant;
 
 use super::backoff::go_duration;
-use super::pod_actions::{KillReason, compute_pod_actions, container_hash};
+use super::pod_actions::{
+    KillReason, compute_pod_actions, container_hash, restart_policy, spec_container,
+};
 use super::run::{Kubelet, pod_ref};
 use super::runtime::{
     ContainerConfig, Mount, PodRef, PodStatus, RuntimeError, SandboxConfig, State,
@@ -31,6 +33,10 @@ struct StartFailure {
 fn pod_desc(pod: &PodRef) -> String {
     format!("{}_{}({})", pod.name, pod.namespace, pod.uid)
 }
+
+/// The kubelet's active-deadline handler's words.
+pub const DEADLINE_REASON: &str = "DeadlineExceeded";
+pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
 
 pub(crate) fn trace_key(pod: &PodRef) -> String {
     format!("/registry/pods/{}/{}", pod.namespace, pod.name)
@@ -88,6 +94,17 @@ impl Kubelet {
         };
         self.note_exits(&status);
         let mut wake = None;
+        let deadline = self.active_deadline(pod, &pref);
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            self.deadline_exceeded(pod, &pref, &status).await;
+            let status = self
+                .runtime
+                .pod_status(self.node_name(), &pref)
+                .await
+                .map_or(status, |s| self.with_ooms(s));
+            self.write_status(pod, &pref, &status).await;
+            return None;
+        }
         if let Some(what) = refused_privileges(pod).filter(|_| !self.config.allow_privileged) {
             let message = format!(
                 "kubox refuses {what}; start kubox with --allow-privileged to allow privileged containers, host networking and hostPath volumes"
@@ -112,8 +129,56 @@ impl Kubelet {
             .await
             .map_or(status, |s| self.with_ooms(s));
         self.note_exits(&status);
+        self.prober.observe(&pref.uid, &status);
         self.write_status(pod, &pref, &status).await;
-        wake
+        match (wake, deadline) {
+            (Some(w), Some(d)) => Some(w.min(d)),
+            (w, d) => w.or(d),
+        }
+    }
+
+    /// When `activeDeadlineSeconds` runs out: counted from the pod's `startTime` (the kubelet's
+    /// first sync), read once onto tokio's clock.
+    fn active_deadline(&self, pod: &Pod, pref: &PodRef) -> Option<Instant> {
+        let seconds = pod.spec.as_ref()?.active_deadline_seconds?;
+        let first_seen = *self
+            .memory()
+            .first_seen
+            .entry(pref.uid.clone())
+            .or_insert_with(|| {
+                let running_for = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.start_time.as_ref())
+                    .and_then(|t| Duration::try_from(now().0 - t.0).ok())
+                    .unwrap_or_default();
+                Instant::now()
+                    .checked_sub(running_for)
+                    .unwrap_or_else(Instant::now)
+            });
+        Some(first_seen + Duration::from_secs(seconds.max(0) as u64))
+    }
+
+    /// The pod ran past its deadline: said once, its containers stopped, and it stays Failed.
+    async fn deadline_exceeded(&self, pod: &Pod, pref: &PodRef, status: &PodStatus) {
+        let first = self.memory().deadline_exceeded.insert(pref.uid.clone());
+        if first {
+            self.pod_event(
+                pod,
+                None,
+                EventType::Normal,
+                DEADLINE_REASON,
+                DEADLINE_MESSAGE,
+            )
+            .await;
+        }
+        if status.containers.iter().any(|c| c.state == State::Running) {
+            self.teardown_running(pod, status, grace_period(pod)).await;
+        }
+    }
+
+    pub(crate) fn probe_verdicts(&self, uid: &str) -> super::pod_actions::ProbeVerdicts {
+        self.prober.verdicts(uid)
     }
 
     /// Exited containers the runtime sent an `oom` event for end `OOMKilled`, whatever the
@@ -153,7 +218,7 @@ impl Kubelet {
         pref: &PodRef,
         status: &PodStatus,
     ) -> Option<Instant> {
-        let actions = compute_pod_actions(pod, status);
+        let actions = compute_pod_actions(pod, status, &self.probe_verdicts(&pref.uid));
         if actions.is_empty() {
             return None;
         }
@@ -170,19 +235,22 @@ impl Kubelet {
             )
             .await;
         }
-        if actions.kill_pod {
-            self.teardown_running(pod, status, grace).await;
-        }
+        let restart_on_failure = restart_policy(pod) != "Never";
         for (id, name, why) in &actions.kill {
-            let message = match why {
-                KillReason::SpecChanged => {
-                    format!("Container {name} definition changed, will be restarted")
-                }
-                KillReason::NotStarted => format!("Stopping container {name}"),
-            };
+            let restart = *why == KillReason::SpecChanged || restart_on_failure;
+            let message = why.message(name, restart);
             self.pod_event(pod, Some(name), EventType::Normal, "Killing", &message)
                 .await;
             let _ = self.runtime.stop_container(id, grace).await;
+        }
+        if actions.kill_pod {
+            let mut rest = status.clone();
+            rest.containers
+                .retain(|c| !actions.kill.iter().any(|(id, _, _)| *id == c.id));
+            self.teardown_running(pod, &rest, grace).await;
+        }
+        for id in &actions.prune_init {
+            let _ = self.runtime.remove_container(id).await;
         }
         let sandbox_id = if actions.create_sandbox {
             let started = std::time::Instant::now();
@@ -236,13 +304,9 @@ impl Kubelet {
                 .unwrap_or_default()
         };
         let mut wake: Option<Instant> = None;
-        let spec_containers = pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.clone())
-            .unwrap_or_default();
+        let spec = pod.spec.as_ref()?;
         for name in &actions.start {
-            let Some(container) = spec_containers.iter().find(|c| &c.name == name) else {
+            let Some(container) = spec_container(spec, name) else {
                 continue;
             };
             let restart_key = format!("{}/{}", pref.uid, name);
@@ -664,6 +728,12 @@ impl Kubelet {
             .unwrap_or_default();
         let runtime_name = self.runtime_name();
         let host_ip = self.config.node.internal_ip.clone();
+        let health = self.prober.health(pod, runtime);
+        let terminal = self
+            .memory()
+            .deadline_exceeded
+            .contains(&pref.uid)
+            .then_some((DEADLINE_REASON, DEADLINE_MESSAGE));
         let generated = generate(&StatusInput {
             pod,
             runtime,
@@ -671,6 +741,8 @@ impl Kubelet {
             runtime_name: &runtime_name,
             host_ip: &host_ip,
             now: now(),
+            health: &health,
+            terminal,
         });
         if pod.status.as_ref() == Some(&generated) {
             return;
@@ -691,6 +763,8 @@ impl Kubelet {
                     runtime_name: &runtime_name,
                     host_ip: &host_ip,
                     now: now(),
+                    health: &health,
+                    terminal,
                 }));
                 Ok(next)
             })

@@ -282,6 +282,12 @@ pub trait Runtime: Send + Sync + 'static {
         options: &LogOptions,
     ) -> RuntimeResult<BoxStream<'static, RuntimeResult<bytes::Bytes>>>;
 
+    /// How a simulated container answers any probe (healthy or not). `None` for a real
+    /// runtime, whose probes go through `exec` or over the pod's network.
+    async fn simulated_health(&self, _container_id: &str) -> Option<bool> {
+        None
+    }
+
     /// Runs a command in a running container (`kubectl exec`, exec probes, exec hooks).
     async fn exec(&self, id: &str, request: &exec::ExecRequest)
     -> RuntimeResult<exec::ExecSession>;

@@ -6,6 +6,11 @@
 //! that long after it starts (`oom` as the code ends it `OOMKilled`, exit code 137). Without the
 //! annotation a container runs until it is stopped. Every pull succeeds unless the image name
 //! contains `does-not-exist`. `exec` answers a few commands itself (see `sim_shell`).
+//!
+//! `sim.kubox.io/health-<container>: "fail after 10s"` scripts how the container answers its
+//! probes (`ok`, `fail`, `ok after 5s`, `fail after 10s`, from its start); without it, every
+//! probe succeeds. No process or network exists here, so probes of every kind (exec, httpGet,
+//! tcpSocket) take their answer from this script.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -24,6 +29,43 @@ use super::{
 
 /// The annotation prefix that scripts a simulated container's exit.
 pub const EXIT_ANNOTATION_PREFIX: &str = "sim.kubox.io/exit-";
+/// The annotation prefix that scripts how a simulated container answers its probes.
+pub const HEALTH_ANNOTATION_PREFIX: &str = "sim.kubox.io/health-";
+
+/// How a simulated container answers probes: healthy or not, switching once, that long after
+/// it started (`"fail after 10s"`: healthy for ten seconds, then failing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Health {
+    healthy_at_first: bool,
+    switch_after: Option<Duration>,
+}
+
+/// `"ok"`, `"fail"`, `"ok after 5s"`, `"fail after 10s"`.
+fn parse_health(text: &str) -> Option<Health> {
+    let (state, after) = match text.trim().split_once(" after ") {
+        Some((state, after)) => {
+            let secs: f64 = after.trim().strip_suffix('s')?.parse().ok()?;
+            (state.trim(), Some(Duration::from_secs_f64(secs.max(0.0))))
+        }
+        None => (text.trim(), None),
+    };
+    let healthy = match state {
+        "ok" => true,
+        "fail" => false,
+        _ => return None,
+    };
+    Some(match after {
+        // "fail after 10s": healthy first; "ok after 5s": failing first.
+        Some(after) => Health {
+            healthy_at_first: !healthy,
+            switch_after: Some(after),
+        },
+        None => Health {
+            healthy_at_first: healthy,
+            switch_after: None,
+        },
+    })
+}
 
 #[derive(Debug, Clone)]
 struct SimContainer {
@@ -34,6 +76,9 @@ struct SimContainer {
     sandbox_attempt: u32,
     ip: Option<String>,
     exit: Option<(i32, Duration)>,
+    health: Option<Health>,
+    /// When it started, on tokio's clock (for the health script).
+    started: Option<tokio::time::Instant>,
     logs: Vec<String>,
 }
 
@@ -232,6 +277,8 @@ impl Runtime for SimRuntime {
                     sandbox_attempt: config.attempt,
                     ip: Some(ip),
                     exit: None,
+                    health: None,
+                    started: None,
                     logs: Vec::new(),
                     status: ContainerStatus {
                         id: id.clone(),
@@ -292,6 +339,13 @@ impl Runtime for SimRuntime {
                 config.container.name
             ))
             .and_then(|t| parse_exit(t));
+        let health = config
+            .pod_annotations
+            .get(&format!(
+                "{HEALTH_ANNOTATION_PREFIX}{}",
+                config.container.name
+            ))
+            .and_then(|t| parse_health(t));
         w.containers.insert(
             id.clone(),
             SimContainer {
@@ -301,6 +355,8 @@ impl Runtime for SimRuntime {
                 sandbox_attempt: 0,
                 ip,
                 exit,
+                health,
+                started: None,
                 logs: Vec::new(),
                 status: ContainerStatus {
                     id: id.clone(),
@@ -331,6 +387,7 @@ impl Runtime for SimRuntime {
             };
             c.status.state = State::Running;
             c.status.started_at = Some(Timestamp::now());
+            c.started = Some(tokio::time::Instant::now());
             c.logs.push(format!(
                 "kubox-sim: started {} (image {})",
                 c.status.name, c.status.image
@@ -372,6 +429,20 @@ impl Runtime for SimRuntime {
             .status_of(node, |p| p.uid == pod.uid)
             .pop()
             .unwrap_or_else(|| PodStatus::empty(pod.clone())))
+    }
+
+    async fn simulated_health(&self, container_id: &str) -> Option<bool> {
+        let w = self.world();
+        let c = w.containers.get(container_id)?;
+        let health = c.health.unwrap_or(Health {
+            healthy_at_first: true,
+            switch_after: None,
+        });
+        let switched = match (health.switch_after, c.started) {
+            (Some(after), Some(started)) => started.elapsed() >= after,
+            _ => false,
+        };
+        Some(health.healthy_at_first != switched)
     }
 
     async fn exec(
@@ -477,5 +548,15 @@ mod tests {
             Some((-137, Duration::from_millis(500)))
         );
         assert_eq!(parse_exit("1 later"), None);
+        let health = |first, after: Option<u64>| {
+            Some(Health {
+                healthy_at_first: first,
+                switch_after: after.map(Duration::from_secs),
+            })
+        };
+        assert_eq!(parse_health("fail"), health(false, None));
+        assert_eq!(parse_health("fail after 10s"), health(true, Some(10)));
+        assert_eq!(parse_health("ok after 5s"), health(false, Some(5)));
+        assert_eq!(parse_health("sick"), None);
     }
 }
