@@ -681,3 +681,80 @@ async fn a_pod_past_its_active_deadline_fails() {
         1
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_post_start_hook_kills_the_container_and_a_pre_stop_hook_runs_first() {
+    let env = env().await;
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "hooked"},
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                "name": "app", "image": "busybox:1.36",
+                "lifecycle": {"postStart": {"exec": {"command": ["sh", "-c", "exit 3"]}}},
+            }]},
+        }),
+    )
+    .await;
+    let pod = until_within(&env, "hooked", "failed its hook", VIRTUAL, |p| {
+        app_status(p)["state"]["waiting"]["reason"] == "PostStartHookError"
+    })
+    .await;
+    let uid = pod.metadata.uid.clone().unwrap();
+    let message = format!(
+        "Exec lifecycle hook ([sh -c exit 3]) for Container \"app\" in Pod \"hooked_default({uid})\" failed - error: command 'sh -c exit 3' exited with 3: , message: \"\""
+    );
+    assert_eq!(
+        app_status(&pod)["state"]["waiting"]["message"],
+        message.as_str()
+    );
+    assert!(
+        event_count(&env, "hooked", "FailedPostStartHook", &message) >= 1,
+        "{:#?}",
+        counted_events(&env, "hooked")
+    );
+
+    // preStop: a failing hook is said, a sleeping one holds the stop inside the grace period.
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "polite"},
+            "spec": {"terminationGracePeriodSeconds": 30, "containers": [
+                {"name": "app", "image": "busybox:1.36",
+                    "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}},
+                {"name": "side", "image": "busybox:1.36",
+                    "lifecycle": {"preStop": {"exec": {"command": ["false"]}}}},
+            ]},
+        }),
+    )
+    .await;
+    until_within(&env, "polite", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    let deleting = tokio::time::Instant::now();
+    pods(&env)
+        .delete("polite", &DeleteParams::default())
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        if pods(&env).get_opt("polite").unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        pods(&env).get_opt("polite").unwrap().is_none(),
+        "still there"
+    );
+    assert!(
+        deleting.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        deleting.elapsed()
+    );
+    let events = counted_events(&env, "polite");
+    assert!(
+        events
+            .iter()
+            .any(|(r, m, _)| r == "Warning FailedPreStopHook"
+                && m.starts_with("Exec lifecycle hook ([false]) for Container \"side\"")),
+        "{events:#?}"
+    );
+}

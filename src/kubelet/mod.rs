@@ -3,6 +3,7 @@
 
 pub mod backoff;
 pub mod exec;
+mod hooks;
 pub mod logs;
 pub mod node;
 pub mod pod_actions;

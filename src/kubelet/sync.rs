@@ -30,7 +30,7 @@ struct StartFailure {
 }
 
 /// `format.Pod`: `web_default(<uid>)`.
-fn pod_desc(pod: &PodRef) -> String {
+pub(crate) fn pod_desc(pod: &PodRef) -> String {
     format!("{}_{}({})", pod.name, pod.namespace, pod.uid)
 }
 
@@ -241,7 +241,7 @@ impl Kubelet {
             let message = why.message(name, restart);
             self.pod_event(pod, Some(name), EventType::Normal, "Killing", &message)
                 .await;
-            let _ = self.runtime.stop_container(id, grace).await;
+            self.stop_with_hook(pod, name, id, grace).await;
         }
         if actions.kill_pod {
             let mut rest = status.clone();
@@ -463,6 +463,17 @@ impl Kubelet {
             &format!("Started container {name}"),
         )
         .await;
+        if let Err(message) = self.post_start(pod, container, &id, pod_ip).await {
+            // A failed postStart hook kills the container; it starts again per policy.
+            self.stop_with_hook(pod, name, &id, grace_period(pod)).await;
+            return Err((
+                StartFailure {
+                    reason: "PostStartHookError",
+                    message,
+                },
+                None,
+            ));
+        }
         Ok(())
     }
 
@@ -802,7 +813,7 @@ impl Kubelet {
         }
         let stops = running
             .iter()
-            .map(|c| self.runtime.stop_container(&c.id, grace));
+            .map(|c| self.stop_with_hook(pod, &c.name, &c.id, grace));
         futures::future::join_all(stops).await;
         for s in status.sandboxes.iter().filter(|s| s.ready) {
             let _ = self.runtime.stop_sandbox(&s.id).await;

@@ -197,7 +197,7 @@ fn simulated(
 }
 
 /// `GET path` on `addr`; the response's status code.
-async fn http_get(
+pub(crate) async fn http_get(
     addr: &str,
     path: &str,
     headers: &[(String, String)],
