@@ -68,6 +68,11 @@ pub struct CommonArgs {
     /// default: such a pod could take over this machine.
     #[arg(long, global = true)]
     pub allow_privileged: bool,
+
+    /// Static pod manifests: each node runs the pods of `DIR/<node>/*.yaml` without the
+    /// scheduler, and shows them in the API as mirror pods `<name>-<node>`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub manifests: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -36,6 +36,8 @@ pub struct Config {
     pub runtime: RuntimeChoice,
     /// Privileged containers, host networking and hostPath volumes allowed.
     pub allow_privileged: bool,
+    /// Static pod manifests, `<dir>/<node>/*.yaml`.
+    pub manifests: Option<PathBuf>,
     /// How long each simulated runtime call (pull, sandbox, start) takes.
     pub sim_latency: std::time::Duration,
 }
@@ -51,6 +53,7 @@ impl Config {
             nodes: (1..=nodes).map(NodeConfig::default_node).collect(),
             runtime: RuntimeChoice::Sim,
             allow_privileged: false,
+            manifests: None,
             sim_latency: SIM_START_LATENCY,
         }
     }
@@ -166,6 +169,7 @@ impl Cluster {
                 config.data_dir.join("kubelet").join(&node.name),
             );
             kc.allow_privileged = config.allow_privileged;
+            kc.manifests = config.manifests.clone();
             let kubelet = Kubelet::new(&api, runtime.clone(), kc);
             tasks.spawn(kubelet.clone().run(stop.clone()));
             kubelets.push(kubelet);

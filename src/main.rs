@@ -96,6 +96,7 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
         nodes,
         runtime: common.runtime,
         allow_privileged: common.allow_privileged,
+        manifests: common.manifests.clone(),
         sim_latency: kubox::cluster::SIM_START_LATENCY,
     };
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;

@@ -1322,3 +1322,62 @@ async fn an_init_container_writes_what_the_app_reads() {
     assert_eq!(init_status["ready"], true);
     until_logged(&kubelet, &pod, "app", "prepared-by-init\n").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_pod_runs_from_its_file_and_survives_its_mirror_s_deletion() {
+    let Some(env) = Env::new().await else {
+        return;
+    };
+    let manifests = env.dir.path().join("manifests");
+    let mut config = env.config();
+    config.manifests = Some(manifests.clone());
+    env.start_kubelet_with(config);
+    let own = manifests.join(&env.node.name);
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(
+        own.join("web.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: app\n    image: {TEST_IMAGE}\n    imagePullPolicy: IfNotPresent\n    command: [sh, -c, 'exec sleep 300']\n"
+        ),
+    )
+    .unwrap();
+    let name = format!("static-web-{}", env.node.name);
+    let mirror = env.until(&name, "ran", |p| phase(p) == "Running").await;
+    let annotations = mirror.metadata.annotations.clone().unwrap();
+    assert_eq!(annotations["kubernetes.io/config.source"], "file");
+    assert_eq!(
+        annotations["kubernetes.io/config.mirror"],
+        annotations["kubernetes.io/config.hash"]
+    );
+    let container = docker_id(&app_status(&mirror));
+    // Deleting the mirror pod does not stop the static pod: the mirror comes back, and the
+    // same container still runs.
+    env.pods()
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let back = env
+        .until(&name, "came back", |p| {
+            p.metadata.uid != mirror.metadata.uid && phase(p) == "Running"
+        })
+        .await;
+    assert_eq!(docker_id(&app_status(&back)), container);
+    let running = env
+        .rt
+        .client()
+        .inspect_container(&container, None)
+        .await
+        .unwrap();
+    assert_eq!(running.state.and_then(|s| s.running), Some(true));
+    // Removing the file stops it, and the mirror goes.
+    std::fs::remove_file(own.join("web.yaml")).unwrap();
+    env.until_gone(&name).await;
+    let start = Instant::now();
+    while !env.containers(None).await.is_empty() {
+        assert!(
+            start.elapsed() < LIMIT,
+            "the static pod's containers remain"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -10,5 +10,6 @@ pub mod pod_actions;
 pub mod prober;
 pub mod run;
 pub mod runtime;
+pub mod static_pods;
 pub mod status;
 pub mod sync;

@@ -38,6 +38,8 @@ pub struct KubeletConfig {
     pub resync: Duration,
     /// Where pods' emptyDir volumes live (`<dir>/pods/<uid>/volumes/<name>`).
     pub root_dir: PathBuf,
+    /// This node's static pod manifests (`<--manifests>/<node>/`), read every second.
+    pub manifests: Option<PathBuf>,
 }
 
 impl KubeletConfig {
@@ -50,6 +52,7 @@ impl KubeletConfig {
             heartbeat: Duration::from_secs(10),
             resync: Duration::from_secs(10),
             root_dir,
+            manifests: None,
         }
     }
 }
@@ -90,6 +93,8 @@ pub struct Kubelet {
     pub(crate) memory: Mutex<Memory>,
     pub(crate) prober: super::prober::Prober,
     workers: Mutex<HashMap<String, Worker>>,
+    /// The uids of the static pods this kubelet runs from its manifest directory.
+    static_uids: Mutex<HashSet<String>>,
 }
 
 pub(crate) fn pod_ref(pod: &Pod) -> PodRef {
@@ -122,11 +127,23 @@ impl Kubelet {
             memory: Mutex::new(memory),
             prober: super::prober::Prober::default(),
             workers: Mutex::new(HashMap::new()),
+            static_uids: Mutex::new(HashSet::new()),
         })
     }
 
     pub fn node_name(&self) -> &str {
         &self.config.node.name
+    }
+
+    pub(crate) fn static_uids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.static_uids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells a pod's worker its pod is gone: it stops the containers and ends.
+    pub(crate) fn forget_worker(&self, uid: &str) {
+        if let Some(w) = self.workers().get(uid) {
+            let _ = w.pod.send(None);
+        }
     }
 
     /// Wakes a pod's worker to sync it now (a probe result changed).
@@ -175,10 +192,14 @@ impl Kubelet {
         }
         self.record_node_event("Starting", "Starting kubelet.")
             .await;
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(self.clone().heartbeat(stop.clone())),
             tokio::spawn(self.clone().runtime_events()),
         ];
+        if let Some(dir) = &self.config.manifests {
+            let dir = dir.join(self.node_name());
+            tasks.push(tokio::spawn(self.clone().static_pods(dir, stop.clone())));
+        }
         self.clone().watch_pods(stop.clone()).await;
         for t in tasks {
             t.abort();
@@ -322,17 +343,23 @@ impl Kubelet {
             };
             match ev {
                 Event::Init => listed.clear(),
+                // Mirror pods stand for static pods, which run from their files.
+                Event::InitApply(pod) | Event::Apply(pod) | Event::Delete(pod)
+                    if super::static_pods::is_mirror(&pod) => {}
                 Event::InitApply(pod) => {
                     listed.insert(pod.metadata.uid.clone().unwrap_or_default());
                     self.dispatch(pod, &stop);
                 }
                 Event::Apply(pod) => self.dispatch(pod, &stop),
                 Event::InitDone => {
+                    listed.extend(self.static_uids().iter().cloned());
                     self.remove_orphans(&listed).await;
+                    // Static pods started meanwhile are not the API's to end.
+                    let statics = self.static_uids().clone();
                     let gone: Vec<String> = self
                         .workers()
                         .keys()
-                        .filter(|uid| !listed.contains(*uid))
+                        .filter(|uid| !listed.contains(*uid) && !statics.contains(*uid))
                         .cloned()
                         .collect();
                     for uid in gone {
@@ -365,7 +392,7 @@ impl Kubelet {
         }
     }
 
-    fn dispatch(self: &Arc<Self>, pod: Pod, stop: &CancellationToken) {
+    pub(crate) fn dispatch(self: &Arc<Self>, pod: Pod, stop: &CancellationToken) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let pod = Arc::new(pod);
         let mut workers = self.workers();

@@ -731,6 +731,19 @@ impl Kubelet {
     }
 
     async fn write_status(&self, pod: &Pod, pref: &PodRef, runtime: &PodStatus) {
+        // A static pod's status lives on its mirror pod (none yet: nothing to write to).
+        let mirror;
+        let pod = if self.static_uids().contains(&pref.uid) {
+            match self.api.get::<Pod>(Some(&pref.namespace), &pref.name) {
+                Ok(m) if super::static_pods::mirror_of(&m) == Some(pref.uid.as_str()) => {
+                    mirror = m;
+                    &mirror
+                }
+                _ => return,
+            }
+        } else {
+            pod
+        };
         let failures = self
             .memory()
             .failures
@@ -763,7 +776,10 @@ impl Kubelet {
         let result = self
             .api
             .modify_status::<Pod>(Some(&pref.namespace), &pref.name, &self.caller(), |cur| {
-                if cur.metadata.uid.as_deref() != Some(pref.uid.as_str()) {
+                // A static pod's status goes to its mirror pod.
+                if cur.metadata.uid.as_deref() != Some(pref.uid.as_str())
+                    && super::static_pods::mirror_of(cur) != Some(pref.uid.as_str())
+                {
                     return Err(crate::api::ApiError::not_found("pods", "", &pref.name));
                 }
                 let mut next = cur.clone();
