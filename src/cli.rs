@@ -73,6 +73,11 @@ pub struct CommonArgs {
     /// scheduler, and shows them in the API as mirror pods `<name>-<node>`.
     #[arg(long, global = true, value_name = "DIR")]
     pub manifests: Option<PathBuf>,
+
+    /// Seconds a node's kubelet may be silent before the node turns Unknown and is tainted
+    /// unreachable (Kubernetes' node-monitor-grace-period).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 40)]
+    pub node_monitor_grace_period: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

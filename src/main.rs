@@ -97,6 +97,7 @@ async fn serve(common: &CommonArgs) -> Result<(), String> {
         runtime: common.runtime,
         allow_privileged: common.allow_privileged,
         manifests: common.manifests.clone(),
+        node_grace: std::time::Duration::from_secs(common.node_monitor_grace_period),
         sim_latency: kubox::cluster::SIM_START_LATENCY,
     };
     let cluster = Cluster::start(&config).await.map_err(|e| e.to_string())?;

@@ -444,6 +444,29 @@ fn probed(name: &str, health: &str, container: serde_json::Value) -> serde_json:
     })
 }
 
+/// Every version of the pod a watch delivers, collected in the background: a paused clock
+/// may race past any one state, a watch sees them all.
+fn watch_pod(env: &Env, name: &str) -> Arc<std::sync::Mutex<Vec<Pod>>> {
+    let mut stream = pods(env)
+        .watch(&kubox::api::WatchParams {
+            field_selector: Some(format!("metadata.name={name}")),
+            ..Default::default()
+        })
+        .unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<Pod>::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = stream.next().await {
+            if let kubox::api::watch::WatchEvent::Added(p)
+            | kubox::api::watch::WatchEvent::Modified(p) = ev
+            {
+                record.lock().unwrap().push(p);
+            }
+        }
+    });
+    seen
+}
+
 fn condition(p: &Pod, type_: &str) -> String {
     p.status
         .as_ref()
@@ -498,6 +521,7 @@ async fn a_failing_liveness_probe_kills_the_container_after_three_failures() {
 #[tokio::test(start_paused = true)]
 async fn a_readiness_probe_holds_ready_until_it_passes() {
     let env = env().await;
+    let seen = watch_pod(&env, "ready");
     let created = tokio::time::Instant::now();
     create(
         &env,
@@ -508,14 +532,21 @@ async fn a_readiness_probe_holds_ready_until_it_passes() {
         ),
     )
     .await;
-    let pod = until_within(&env, "ready", "ran", VIRTUAL, |p| phase(p) == "Running").await;
-    assert_eq!(app_status(&pod)["ready"], false);
-    assert_eq!(condition(&pod, "Ready"), "False");
     let pod = until_within(&env, "ready", "became ready", VIRTUAL, |p| {
         condition(p, "Ready") == "True"
     })
     .await;
     assert_eq!(app_status(&pod)["ready"], true);
+    // Before that, it ran without being ready.
+    let unready = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| phase(p) == "Running")
+        .cloned()
+        .expect("seen running");
+    assert_eq!(app_status(&unready)["ready"], false);
+    assert_eq!(condition(&unready, "Ready"), "False");
     assert!(
         created.elapsed() >= Duration::from_secs(15),
         "{:?}",
@@ -597,20 +628,32 @@ async fn init_containers_run_in_order_before_the_app() {
         }),
     )
     .await;
-    let pod = until_within(&env, "init", "initializing", VIRTUAL, |p| {
-        p.status
-            .as_ref()
-            .and_then(|s| s.init_container_statuses.as_ref())
-            .is_some_and(|i| i[0].state.as_ref().is_some_and(|s| s.running.is_some()))
+    // Every status the pod had, from a watch: the paused clock may race past any one of them.
+    let seen = watch_pod(&env, "init");
+    let pod = until_within(&env, "init", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    // The watch delivers the Running write too: wait for it, then read what came before.
+    until_within(&env, "init", "was watched running", VIRTUAL, |_| {
+        seen.lock().unwrap().iter().any(|p| phase(p) == "Running")
     })
     .await;
-    assert_eq!(phase(&pod), "Pending");
-    assert_eq!(condition(&pod, "Initialized"), "False");
+    let initializing = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.init_container_statuses.as_ref())
+                .is_some_and(|i| i[0].state.as_ref().is_some_and(|s| s.running.is_some()))
+        })
+        .cloned()
+        .expect("the first init container was seen running");
+    assert_eq!(phase(&initializing), "Pending");
+    assert_eq!(condition(&initializing, "Initialized"), "False");
     assert_eq!(
-        app_status(&pod)["state"]["waiting"]["reason"],
+        app_status(&initializing)["state"]["waiting"]["reason"],
         "PodInitializing"
     );
-    let pod = until_within(&env, "init", "ran", VIRTUAL, |p| phase(p) == "Running").await;
     assert_eq!(condition(&pod, "Initialized"), "True");
     let started: Vec<String> = counted_events(&env, "init")
         .into_iter()
@@ -757,4 +800,50 @@ async fn a_failing_post_start_hook_kills_the_container_and_a_pre_stop_hook_runs_
                 && m.starts_with("Exec lifecycle hook ([false]) for Container \"side\"")),
         "{events:#?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_daemon_makes_the_node_not_ready_until_it_returns() {
+    let env = env().await;
+    create(&env, pod_json("web", "Always", None)).await;
+    until(&env, "web", "ran", |p| phase(p) == "Running").await;
+    let nodes: Api<Node> = Api::all(&env.api, Actor::You);
+    let ready = |message: bool| {
+        let node = nodes.get("node-1").unwrap();
+        let c = node
+            .status
+            .unwrap()
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        if message {
+            c.message.unwrap_or_default()
+        } else {
+            c.status
+        }
+    };
+    env.runtime.set_up(false);
+    for _ in 0..100 {
+        if ready(false) == "False" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready(false), "False");
+    assert_eq!(ready(true), "container runtime is down");
+    // The pod keeps the status it had; nothing panicked, and the daemon's return heals it all.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(phase(&pods(&env).get("web").unwrap()), "Running");
+    env.runtime.set_up(true);
+    for _ in 0..100 {
+        if ready(false) == "True" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready(false), "True");
+    create(&env, pod_json("after", "Always", None)).await;
+    until(&env, "after", "ran", |p| phase(p) == "Running").await;
 }

@@ -95,6 +95,9 @@ pub struct Kubelet {
     workers: Mutex<HashMap<String, Worker>>,
     /// The uids of the static pods this kubelet runs from its manifest directory.
     static_uids: Mutex<HashSet<String>>,
+    /// On: the kubelet runs; off: stopped (a node fault lesson).
+    switch: watch::Sender<bool>,
+    current_run: Mutex<Option<CancellationToken>>,
 }
 
 pub(crate) fn pod_ref(pod: &Pod) -> PodRef {
@@ -128,6 +131,8 @@ impl Kubelet {
             prober: super::prober::Prober::default(),
             workers: Mutex::new(HashMap::new()),
             static_uids: Mutex::new(HashSet::new()),
+            switch: watch::Sender::new(true),
+            current_run: Mutex::new(None),
         })
     }
 
@@ -183,9 +188,49 @@ impl Kubelet {
             .map_or_else(|| "docker".to_string(), |v| v.name)
     }
 
-    /// Runs until `stop` is cancelled. Containers keep running when the kubelet stops; a new
-    /// kubelet for the same node adopts them.
+    /// Runs until `stop` is cancelled, and while switched on ([`Kubelet::set_running`]).
+    /// Containers keep running when the kubelet stops; started again (or a new kubelet for the
+    /// same node), it adopts them.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut switch = self.switch.subscribe();
+        loop {
+            if *switch.borrow_and_update() {
+                let child = stop.child_token();
+                *self.current_run() = Some(child.clone());
+                if !*self.switch.borrow() {
+                    child.cancel();
+                }
+                self.clone().run_once(child).await;
+                if stop.is_cancelled() {
+                    return;
+                }
+            } else {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    changed = switch.changed() => if changed.is_err() { return },
+                }
+            }
+        }
+    }
+
+    /// Stops (`false`) or starts (`true`) this node's kubelet, as stopping its process would:
+    /// no heartbeat, no syncs, no status; its containers keep running.
+    pub fn set_running(&self, on: bool) {
+        self.switch.send_replace(on);
+        if !on && let Some(run) = self.current_run().take() {
+            run.cancel();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        *self.switch.borrow()
+    }
+
+    fn current_run(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {
+        self.current_run.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run_once(self: Arc<Self>, stop: CancellationToken) {
         self.refresh_runtime_version().await;
         if let Err(e) = self.sync_node().await {
             tracing::warn!(node = %self.node_name(), error = %e, "could not register the node");
@@ -205,6 +250,8 @@ impl Kubelet {
             t.abort();
         }
         self.workers().clear();
+        self.prober.clear();
+        self.static_uids().clear();
     }
 
     async fn refresh_runtime_version(&self) {
@@ -256,9 +303,18 @@ impl Kubelet {
                     s
                 };
                 if current.status.as_ref().map(strip) != Some(strip(&status)) {
+                    let was_ready = node::ready_status(current.status.as_ref());
+                    let ready = node::ready_status(Some(&status));
                     let mut next = current.clone();
                     next.status = Some(status);
                     nodes.replace_status(self.node_name(), next).await?;
+                    if ready.as_deref() == Some("True") && was_ready.as_deref() != Some("True") {
+                        self.record_node_event(
+                            "NodeReady",
+                            &format!("Node {} status is now: NodeReady", self.node_name()),
+                        )
+                        .await;
+                    }
                 }
             }
         }

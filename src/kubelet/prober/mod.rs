@@ -195,6 +195,16 @@ impl Prober {
         self.inner().workers.insert(uid.to_string(), handles);
     }
 
+    /// Stops every worker and forgets everything (the kubelet stopped).
+    pub fn clear(&self) {
+        let mut inner = self.inner();
+        for h in inner.workers.drain().flat_map(|(_, hs)| hs) {
+            h.abort();
+        }
+        inner.observed.clear();
+        inner.results.clear();
+    }
+
     /// Stops a pod's workers and forgets its results.
     pub fn remove_pod(&self, uid: &str) {
         let mut inner = self.inner();

@@ -94,6 +94,8 @@ struct World {
 #[derive(Clone)]
 pub struct SimRuntime {
     world: Arc<Mutex<World>>,
+    /// Off: every call fails as a stopped daemon's would (node-fault tests).
+    up: Arc<std::sync::atomic::AtomicBool>,
     events: broadcast::Sender<(String, RuntimeEvent)>,
     start_latency: Duration,
 }
@@ -128,8 +130,25 @@ impl SimRuntime {
         let (events, _) = broadcast::channel(4096);
         SimRuntime {
             world: Arc::new(Mutex::new(World::default())),
+            up: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             events,
             start_latency,
+        }
+    }
+
+    /// Stops (`false`) or restarts (`true`) the simulated daemon: while down, every call fails
+    /// with [`RuntimeError::Unavailable`]; its containers are still there when it returns.
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check_up(&self) -> RuntimeResult<()> {
+        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(RuntimeError::Unavailable(
+                "the simulated daemon is stopped".into(),
+            ))
         }
     }
 
@@ -208,6 +227,7 @@ impl SimRuntime {
 #[async_trait::async_trait]
 impl Runtime for SimRuntime {
     async fn version(&self) -> RuntimeResult<RuntimeVersion> {
+        self.check_up()?;
         Ok(RuntimeVersion {
             name: "kubox-sim".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -215,6 +235,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn list_images(&self) -> RuntimeResult<Vec<Image>> {
+        self.check_up()?;
         let w = self.world();
         let mut images: Vec<Image> = w
             .images
@@ -230,6 +251,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn image_present(&self, image: &str) -> RuntimeResult<Option<String>> {
+        self.check_up()?;
         Ok(self
             .world()
             .images
@@ -260,6 +282,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn run_sandbox(&self, config: &SandboxConfig) -> RuntimeResult<String> {
+        self.check_up()?;
         tokio::time::sleep(self.start_latency).await;
         let id = {
             let mut w = self.world();
@@ -304,6 +327,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn stop_sandbox(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
         let mut w = self.world();
         if let Some(c) = w.containers.get_mut(id)
             && c.status.state == State::Running
@@ -316,11 +340,13 @@ impl Runtime for SimRuntime {
     }
 
     async fn remove_sandbox(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
         self.world().containers.remove(id);
         Ok(())
     }
 
     async fn create_container(&self, config: &ContainerConfig) -> RuntimeResult<String> {
+        self.check_up()?;
         let mut w = self.world();
         let Some(sandbox) = w.containers.get(&config.sandbox_id) else {
             return Err(RuntimeError::Create(format!(
@@ -379,6 +405,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn start_container(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
         tokio::time::sleep(self.start_latency).await;
         let (node, uid, exit) = {
             let mut w = self.world();
@@ -407,12 +434,14 @@ impl Runtime for SimRuntime {
     }
 
     async fn stop_container(&self, id: &str, _grace: Duration) -> RuntimeResult<()> {
+        self.check_up()?;
         // A simulated process honours SIGTERM at once: exit code 143 (128 + SIGTERM).
         self.exit(id, 143);
         Ok(())
     }
 
     async fn remove_container(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
         let removed = self.world().containers.remove(id);
         if let Some(c) = removed {
             self.emit(&c.node, &c.pod.uid, id, "destroy");
@@ -421,10 +450,12 @@ impl Runtime for SimRuntime {
     }
 
     async fn list_pods(&self, node: &str) -> RuntimeResult<Vec<PodStatus>> {
+        self.check_up()?;
         Ok(self.status_of(node, |_| true))
     }
 
     async fn pod_status(&self, node: &str, pod: &PodRef) -> RuntimeResult<PodStatus> {
+        self.check_up()?;
         Ok(self
             .status_of(node, |p| p.uid == pod.uid)
             .pop()
@@ -450,6 +481,7 @@ impl Runtime for SimRuntime {
         id: &str,
         request: &super::exec::ExecRequest,
     ) -> RuntimeResult<super::exec::ExecSession> {
+        self.check_up()?;
         let hostname = {
             let w = self.world();
             let Some(c) = w.containers.get(id) else {
@@ -470,6 +502,7 @@ impl Runtime for SimRuntime {
         id: &str,
         options: &LogOptions,
     ) -> RuntimeResult<BoxStream<'static, RuntimeResult<Bytes>>> {
+        self.check_up()?;
         let lines = {
             let w = self.world();
             let Some(c) = w.containers.get(id) else {
@@ -517,6 +550,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn events(&self, node: &str) -> RuntimeResult<BoxStream<'static, RuntimeEvent>> {
+        self.check_up()?;
         let rx = self.events.subscribe();
         let node = node.to_string();
         let stream = futures::stream::unfold(rx, |mut rx| async move {
