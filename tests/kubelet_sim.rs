@@ -824,6 +824,16 @@ async fn a_stopped_daemon_makes_the_node_not_ready_until_it_returns() {
             c.status
         }
     };
+    // The node lifecycle controller, which marks the pods of a node that is not Ready.
+    let controller = Arc::new(kubox::controller::node_lifecycle::NodeLifecycle::new(
+        &env.api,
+        kubox::controller::node_lifecycle::NodeLifecycleConfig {
+            monitor_period: Duration::from_millis(100),
+            grace_period: Duration::from_secs(30),
+        },
+    ));
+    tokio::spawn(controller.run(env.stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
     env.runtime.set_up(false);
     for _ in 0..100 {
         if ready(false) == "False" {
@@ -833,9 +843,13 @@ async fn a_stopped_daemon_makes_the_node_not_ready_until_it_returns() {
     }
     assert_eq!(ready(false), "False");
     assert_eq!(ready(true), "container runtime is down");
-    // The pod keeps the status it had; nothing panicked, and the daemon's return heals it all.
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    assert_eq!(phase(&pods(&env).get("web").unwrap()), "Running");
+    // Its pods are no longer Ready, but keep running; nothing panicked.
+    let pod = until(&env, "web", "was marked not ready", |p| {
+        condition(p, "Ready") == "False"
+    })
+    .await;
+    assert_eq!(phase(&pod), "Running");
+    // The daemon's return heals it all.
     env.runtime.set_up(true);
     for _ in 0..100 {
         if ready(false) == "True" {
@@ -844,6 +858,10 @@ async fn a_stopped_daemon_makes_the_node_not_ready_until_it_returns() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(ready(false), "True");
+    until(&env, "web", "was ready again", |p| {
+        condition(p, "Ready") == "True"
+    })
+    .await;
     create(&env, pod_json("after", "Always", None)).await;
     until(&env, "after", "ran", |p| phase(p) == "Running").await;
 }

@@ -50,6 +50,8 @@ pub struct NodeLifecycle {
     events: EventRecorder,
     /// Per node: the last renew time seen, and when (on this controller's clock) it changed.
     heard: Mutex<HashMap<String, (Option<MicroTime>, Instant)>>,
+    /// Per node: the Ready status seen last pass (a change from True is said and acted on).
+    last_ready: Mutex<HashMap<String, String>>,
 }
 
 fn actor() -> Actor {
@@ -129,6 +131,7 @@ impl NodeLifecycle {
             config,
             events: EventRecorder::new(api, "node-controller", None, actor()),
             heard: Mutex::new(HashMap::new()),
+            last_ready: Mutex::new(HashMap::new()),
         }
     }
 
@@ -172,13 +175,34 @@ impl NodeLifecycle {
                 }
                 entry.1.elapsed()
             };
-            let ready = ready_status(&node);
+            let mut ready = ready_status(&node);
             if silent_for > self.config.grace_period {
                 if ready.as_deref() != Some("Unknown") || !has_unreachable(&node) {
                     self.mark_unreachable(&name).await?;
+                    ready = Some("Unknown".into());
                 }
             } else if ready.as_deref() == Some("True") && has_unreachable(&node) {
                 self.clear_unreachable(&name).await?;
+            }
+            // Not Ready any more (the kubelet said False, or went silent): said once, and its
+            // pods are no longer Ready (MarkPodsNotReady).
+            let now_ready = ready.unwrap_or_default();
+            let before = self
+                .last_ready
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.clone(), now_ready.clone());
+            if now_ready != "True" && before.as_deref() == Some("True") {
+                let _ = self
+                    .events
+                    .record(
+                        &object_reference(&node),
+                        EventType::Normal,
+                        "NodeNotReady",
+                        &format!("Node {name} status is now: NodeNotReady"),
+                    )
+                    .await;
+                self.mark_pods_not_ready(&name).await?;
             }
             self.evict_intolerant(&name).await?;
         }
@@ -189,7 +213,6 @@ impl NodeLifecycle {
         let nodes: Api<Node> = Api::all(&self.api, actor());
         let now = Time(Timestamp::now());
         let node = nodes.get(name)?;
-        let was_ready = ready_status(&node);
         let mut next = node.clone();
         for c in next
             .status
@@ -219,19 +242,6 @@ impl NodeLifecycle {
             }
         }
         nodes.replace(name, next).await?;
-        if was_ready.as_deref() == Some("True") {
-            let reference = object_reference(&node);
-            let _ = self
-                .events
-                .record(
-                    &reference,
-                    EventType::Normal,
-                    "NodeNotReady",
-                    &format!("Node {name} status is now: NodeNotReady"),
-                )
-                .await;
-            self.mark_pods_not_ready(name).await?;
-        }
         Ok(())
     }
 
