@@ -85,6 +85,8 @@ struct SimContainer {
 #[derive(Default)]
 struct World {
     containers: HashMap<String, SimContainer>,
+    /// Container (and sandbox) IDs by pod uid, so one pod's status does not scan them all.
+    by_pod: HashMap<String, std::collections::BTreeSet<String>>,
     images: HashSet<String>,
     next_id: u64,
     next_ip: u32,
@@ -123,6 +125,27 @@ fn parse_exit(text: &str) -> Option<(i32, Duration)> {
     };
     let secs: f64 = after.trim().strip_suffix('s')?.parse().ok()?;
     Some((code, Duration::from_secs_f64(secs.max(0.0))))
+}
+
+impl World {
+    fn insert(&mut self, id: String, c: SimContainer) {
+        self.by_pod
+            .entry(c.pod.uid.clone())
+            .or_default()
+            .insert(id.clone());
+        self.containers.insert(id, c);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<SimContainer> {
+        let c = self.containers.remove(id)?;
+        if let Some(ids) = self.by_pod.get_mut(&c.pod.uid) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.by_pod.remove(&c.pod.uid);
+            }
+        }
+        Some(c)
+    }
 }
 
 impl SimRuntime {
@@ -197,14 +220,21 @@ impl SimRuntime {
         self.world().containers.len()
     }
 
-    fn status_of(&self, node: &str, filter: impl Fn(&PodRef) -> bool) -> Vec<PodStatus> {
+    /// The pods on `node`, or only the pod `uid`.
+    fn status_of(&self, node: &str, uid: Option<&str>) -> Vec<PodStatus> {
         let w = self.world();
         let mut by_pod: BTreeMap<String, PodStatus> = BTreeMap::new();
-        for c in w
-            .containers
-            .values()
-            .filter(|c| c.node == node && filter(&c.pod))
-        {
+        let chosen: Vec<&SimContainer> = match uid {
+            Some(uid) => w
+                .by_pod
+                .get(uid)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| w.containers.get(id))
+                .collect(),
+            None => w.containers.values().collect(),
+        };
+        for c in chosen.into_iter().filter(|c| c.node == node) {
             let entry = by_pod
                 .entry(c.pod.uid.clone())
                 .or_insert_with(|| PodStatus::empty(c.pod.clone()));
@@ -291,7 +321,7 @@ impl Runtime for SimRuntime {
             let id = format!("{:064x}", w.next_id);
             let ip = format!("10.88.{}.{}", (w.next_ip / 250) % 250, w.next_ip % 250 + 2);
             let now = Timestamp::now();
-            w.containers.insert(
+            w.insert(
                 id.clone(),
                 SimContainer {
                     node: config.node.clone(),
@@ -341,7 +371,7 @@ impl Runtime for SimRuntime {
 
     async fn remove_sandbox(&self, id: &str) -> RuntimeResult<()> {
         self.check_up()?;
-        self.world().containers.remove(id);
+        self.world().remove(id);
         Ok(())
     }
 
@@ -372,7 +402,7 @@ impl Runtime for SimRuntime {
                 config.container.name
             ))
             .and_then(|t| parse_health(t));
-        w.containers.insert(
+        w.insert(
             id.clone(),
             SimContainer {
                 node: config.node.clone(),
@@ -442,7 +472,7 @@ impl Runtime for SimRuntime {
 
     async fn remove_container(&self, id: &str) -> RuntimeResult<()> {
         self.check_up()?;
-        let removed = self.world().containers.remove(id);
+        let removed = self.world().remove(id);
         if let Some(c) = removed {
             self.emit(&c.node, &c.pod.uid, id, "destroy");
         }
@@ -451,13 +481,13 @@ impl Runtime for SimRuntime {
 
     async fn list_pods(&self, node: &str) -> RuntimeResult<Vec<PodStatus>> {
         self.check_up()?;
-        Ok(self.status_of(node, |_| true))
+        Ok(self.status_of(node, None))
     }
 
     async fn pod_status(&self, node: &str, pod: &PodRef) -> RuntimeResult<PodStatus> {
         self.check_up()?;
         Ok(self
-            .status_of(node, |p| p.uid == pod.uid)
+            .status_of(node, Some(&pod.uid))
             .pop()
             .unwrap_or_else(|| PodStatus::empty(pod.clone())))
     }
