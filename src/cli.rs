@@ -64,8 +64,8 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
 
-    /// Let pods run privileged containers, use host networking or mount host paths. Off by
-    /// default: such a pod could take over this machine.
+    /// Let pods run privileged containers, use host networking, mount host paths or publish
+    /// host ports off loopback. Off by default: such a pod could take over this machine.
     #[arg(long, global = true)]
     pub allow_privileged: bool,
 

@@ -1381,3 +1381,66 @@ async fn a_static_pod_runs_from_its_file_and_survives_its_mirror_s_deletion() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_port_is_published_on_loopback() {
+    let Some((env, _kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut container = shell_container(
+        "web",
+        "mkdir -p /www && echo hello-through-the-host-port > /www/index.html && exec httpd -f -p 8080 -h /www",
+    );
+    container["ports"] = json!([{"containerPort": 8080, "hostPort": port}]);
+    env.create(json!({
+        "metadata": {"name": "hp"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+    }))
+    .await;
+    env.until("hp", "ran", |p| phase(p) == "Running").await;
+    let start = Instant::now();
+    let body = loop {
+        let got = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").ok()?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).ok()?;
+            Some(out)
+        })
+        .await
+        .unwrap();
+        match got {
+            Some(text) if text.contains("hello-through-the-host-port") => break text,
+            _ if start.elapsed() > LIMIT => panic!("nothing answered on 127.0.0.1:{port}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert!(body.starts_with("HTTP/1."), "{body}");
+    // Off loopback, only with --allow-privileged.
+    let mut open = shell_container("web", "exec sleep 300");
+    open["ports"] = json!([{"containerPort": 8080, "hostPort": port, "hostIP": "0.0.0.0"}]);
+    env.create(json!({
+        "metadata": {"name": "wide"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [open]},
+    }))
+    .await;
+    let pod = env
+        .until("wide", "was refused", |p| {
+            container_status(p, "web")["state"]["waiting"]["reason"] == "CreateContainerConfigError"
+        })
+        .await;
+    let message = container_status(&pod, "web")["state"]["waiting"]["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains(&format!("hostPort {port} on 0.0.0.0")),
+        "{message}"
+    );
+}

@@ -56,6 +56,16 @@ pub fn refused_privileges(pod: &Pod) -> Option<String> {
     {
         return Some(format!("hostPath volume {:?}", v.name));
     }
+    // Host ports are published on loopback; on another address only when allowed.
+    if let Some(m) = super::runtime::port_mappings(pod)
+        .into_iter()
+        .find(|m| !matches!(m.host_ip.as_str(), "127.0.0.1" | "::1"))
+    {
+        return Some(format!(
+            "hostPort {} on {} (kubox publishes host ports on 127.0.0.1 unless allowed)",
+            m.host_port, m.host_ip
+        ));
+    }
     spec.containers
         .iter()
         .find(|c| {
@@ -107,7 +117,7 @@ impl Kubelet {
         }
         if let Some(what) = refused_privileges(pod).filter(|_| !self.config.allow_privileged) {
             let message = format!(
-                "kubox refuses {what}; start kubox with --allow-privileged to allow privileged containers, host networking and hostPath volumes"
+                "kubox refuses {what}; start kubox with --allow-privileged to allow privileged containers, host networking, hostPath volumes and host ports off loopback"
             );
             let mut memory = self.memory();
             let failures = memory.failures.entry(pref.uid.clone()).or_default();
@@ -259,6 +269,7 @@ impl Kubelet {
                 node: self.node_name().to_string(),
                 attempt: actions.sandbox_attempt,
                 hostname: pref.name.clone(),
+                port_mappings: super::runtime::port_mappings(pod),
             };
             match self.runtime.run_sandbox(&config).await {
                 Ok(id) => {
