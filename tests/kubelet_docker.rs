@@ -1097,6 +1097,28 @@ async fn a_killed_sandbox_is_recreated_with_the_containers() {
         pod.status.as_ref().unwrap().pod_ip.as_deref(),
         Some(ip.as_str())
     );
+    // The dead sandbox goes at a later sync; the new one stays.
+    let start = Instant::now();
+    loop {
+        let names: Vec<String> = env
+            .containers(Some(&uid))
+            .await
+            .into_iter()
+            .flat_map(|c| c.names.unwrap_or_default())
+            .collect();
+        if !names.contains(&format!("/k8s_POD_web_default_{uid}_0")) {
+            assert!(
+                names.contains(&format!("/k8s_POD_web_default_{uid}_1")),
+                "{names:?}"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "the dead sandbox remains: {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let events = env.events_for("web");
     assert!(
         events.contains(

@@ -141,6 +141,7 @@ impl Kubelet {
         self.note_exits(&status);
         self.prober.observe(&pref.uid, &status);
         self.write_status(pod, &pref, &status).await;
+        self.collect_garbage(&status).await;
         match (wake, deadline) {
             (Some(w), Some(d)) => Some(w.min(d)),
             (w, d) => w.or(d),
@@ -390,7 +391,6 @@ impl Kubelet {
                 }
             }
         }
-        self.collect_garbage(status).await;
         wake
     }
 
@@ -724,6 +724,15 @@ impl Kubelet {
     /// Keeps the newest exited instance of each container (for logs --previous and lastState)
     /// and removes older ones (the kubelet's container GC, MaxPerPodContainer 1).
     async fn collect_garbage(&self, status: &PodStatus) {
+        // Dead sandboxes other than the latest (replaced ones) hold nothing any more.
+        let latest = status.sandboxes.iter().map(|s| s.attempt).max();
+        for s in status
+            .sandboxes
+            .iter()
+            .filter(|s| !s.ready && Some(s.attempt) != latest)
+        {
+            let _ = self.runtime.remove_sandbox(&s.id).await;
+        }
         let mut by_name: BTreeMap<&str, Vec<&super::runtime::ContainerStatus>> = BTreeMap::new();
         for c in status
             .containers
