@@ -1466,3 +1466,22 @@ async fn a_host_port_is_published_on_loopback() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pod_security_context_applies_to_its_containers() {
+    let Some((env, kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let mut own = shell_container("own", "id -u; id -g; exec sleep 300");
+    own["securityContext"] = json!({"runAsUser": 2000});
+    env.create(json!({
+        "metadata": {"name": "sc"},
+        "spec": {"terminationGracePeriodSeconds": 1,
+            "securityContext": {"runAsUser": 1000, "runAsGroup": 3000},
+            "containers": [shell_container("app", "id -u; id -g; exec sleep 300"), own]},
+    }))
+    .await;
+    let pod = env.until("sc", "ran", |p| phase(p) == "Running").await;
+    until_logged(&kubelet, &pod, "app", "1000\n3000\n").await;
+    until_logged(&kubelet, &pod, "own", "2000\n3000\n").await;
+}

@@ -10,6 +10,7 @@ pub mod pod_actions;
 pub mod prober;
 pub mod run;
 pub mod runtime;
+pub mod security;
 pub mod static_pods;
 pub mod status;
 pub mod sync;

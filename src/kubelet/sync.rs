@@ -427,7 +427,7 @@ impl Kubelet {
             pod: pref.clone(),
             node: self.node_name().to_string(),
             sandbox_id: sandbox_id.to_string(),
-            container: container.clone(),
+            container: super::security::effective_container(pod, container),
             env: resolve_env(pod, container, pod_ip, &self.config.node.internal_ip),
             mounts: self.mounts(pod, container).map_err(|message| {
                 (
