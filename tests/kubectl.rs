@@ -73,6 +73,21 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// `brief`: the POD's container exits 0 that long after it starts (the simulator's script).
+fn brief_pod(dir: &Path, after: &str, policy: &str) -> String {
+    write(
+        dir,
+        "brief.yaml",
+        &POD.replace(
+            "name: web\n",
+            &format!(
+                "name: brief\n  annotations: {{sim.kubox.io/exit-app: \"0 after {after}\"}}\n"
+            ),
+        )
+        .replace("spec:\n", &format!("spec:\n  restartPolicy: {policy}\n")),
+    )
+}
+
 const POD: &str = "apiVersion: v1
 kind: Pod
 metadata:
@@ -322,15 +337,7 @@ fn kubectl_tables_apply_watch_and_events() {
         "pod/web condition met"
     );
     // logs -f follows until the container ends (here a scripted exit three seconds after it starts).
-    let brief = write(
-        dir.path(),
-        "brief.yaml",
-        &POD.replace(
-            "name: web\n",
-            "name: brief\n  annotations: {sim.kubox.io/exit-app: \"0 after 3s\"}\n",
-        )
-        .replace("spec:\n", "spec:\n  restartPolicy: Never\n"),
-    );
+    let brief = brief_pod(dir.path(), "3s", "Never");
     k.ok(&["create", "-f", &brief]);
     k.ok(&[
         "wait",
@@ -542,15 +549,7 @@ fn kubectl_exec_and_a_watch_that_sees_pending_turn_running() {
         "Error from server (NotFound): pods \"ghost\" not found"
     );
     // A container that is not running: the kubelet's words, through the failed upgrade.
-    let brief = write(
-        dir.path(),
-        "brief.yaml",
-        &POD.replace(
-            "name: web\n",
-            "name: brief\n  annotations: {sim.kubox.io/exit-app: \"0 after 0s\"}\n",
-        )
-        .replace("spec:\n", "spec:\n  restartPolicy: OnFailure\n"),
-    );
+    let brief = brief_pod(dir.path(), "0s", "OnFailure");
     k.ok(&["create", "-f", &brief]);
     k.ok(&[
         "wait",

@@ -5,26 +5,12 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Pod};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::prober::check::http_get;
+use super::prober::check::{header_pairs, http_get, port as hook_port};
 use super::run::{Kubelet, pod_ref};
 use super::runtime::exec::ExecRequest;
 use super::sync::pod_desc;
 use crate::api::EventType;
-
-fn hook_port(port: &IntOrString, container: &Container) -> Result<u16, String> {
-    match port {
-        IntOrString::Int(n) => u16::try_from(*n).map_err(|_| format!("invalid port number: {n}")),
-        IntOrString::String(name) => container
-            .ports
-            .iter()
-            .flatten()
-            .find(|p| p.name.as_deref() == Some(name.as_str()))
-            .and_then(|p| u16::try_from(p.container_port).ok())
-            .ok_or_else(|| format!("couldn't find port: {name} in {}", container.name)),
-    }
-}
 
 impl Kubelet {
     /// Runs `handler` for container `id`; the error is the kubelet's event message.
@@ -77,12 +63,7 @@ impl Kubelet {
                 |e: String| format!("HTTP lifecycle hook ({path}) {who} failed - error: {e}");
             let port = hook_port(&http.port, container).map_err(fail)?;
             let host = http.host.clone().unwrap_or_else(|| pod_ip.to_string());
-            let headers: Vec<(String, String)> = http
-                .http_headers
-                .iter()
-                .flatten()
-                .map(|h| (h.name.clone(), h.value.clone()))
-                .collect();
+            let headers = header_pairs(http);
             let addr = format!("{host}:{port}");
             return match http_get(&addr, &path, &headers, Duration::from_secs(10)).await {
                 Ok(_) => Ok(()),

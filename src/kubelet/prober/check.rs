@@ -34,8 +34,8 @@ pub fn timeout(probe: &Probe) -> Duration {
     Duration::from_secs(probe.timeout_seconds.filter(|t| *t > 0).unwrap_or(1) as u64)
 }
 
-/// A probe's port: a number, or the name of one of the container's ports.
-fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
+/// A probe's (or hook's) port: a number, or the name of one of the container's ports.
+pub(crate) fn port(port: &IntOrString, container: &Container) -> Result<u16, String> {
     match port {
         IntOrString::Int(n) => u16::try_from(*n).map_err(|_| format!("invalid port number: {n}")),
         IntOrString::String(name) => container
@@ -142,12 +142,7 @@ pub async fn check(
                 format!("Get {url:?}: kubox probes speak plain HTTP only (scheme {scheme})"),
             );
         }
-        let headers: Vec<(String, String)> = http
-            .http_headers
-            .iter()
-            .flatten()
-            .map(|h| (h.name.clone(), h.value.clone()))
-            .collect();
+        let headers = header_pairs(http);
         let addr = format!("{host}:{port}");
         let get = http_get(&addr, &path, &headers, limit);
         return match tokio::time::timeout(limit, get).await {
@@ -169,6 +164,17 @@ pub async fn check(
         Outcome::Failure,
         "kubox runs exec, httpGet and tcpSocket probes; this probe has none of them".into(),
     )
+}
+
+/// An httpGet action's headers as `(name, value)`.
+pub(crate) fn header_pairs(
+    http: &k8s_openapi::api::core::v1::HTTPGetAction,
+) -> Vec<(String, String)> {
+    http.http_headers
+        .iter()
+        .flatten()
+        .map(|h| (h.name.clone(), h.value.clone()))
+        .collect()
 }
 
 /// A simulated container's answer, worded as a real one failing that way would be.
