@@ -67,10 +67,20 @@ pub struct CommonArgs {
     #[arg(long, global = true, value_enum, default_value_t = RuntimeChoice::Auto)]
     pub runtime: RuntimeChoice,
 
-    /// Let pods run privileged containers, use host networking or mount host paths. Off by
-    /// default: such a pod could take over this machine.
+    /// Let pods run privileged containers, use host networking, mount host paths or publish
+    /// host ports off loopback. Off by default: such a pod could take over this machine.
     #[arg(long, global = true)]
     pub allow_privileged: bool,
+
+    /// Static pod manifests: each node runs the pods of `DIR/<node>/*.yaml` without the
+    /// scheduler, and shows them in the API as mirror pods `<name>-<node>`.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub manifests: Option<PathBuf>,
+
+    /// Seconds a node's kubelet may be silent before the node turns Unknown and is tainted
+    /// unreachable (Kubernetes' node-monitor-grace-period).
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 40)]
+    pub node_monitor_grace_period: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

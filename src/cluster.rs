@@ -36,6 +36,10 @@ pub struct Config {
     pub runtime: RuntimeChoice,
     /// Privileged containers, host networking and hostPath volumes allowed.
     pub allow_privileged: bool,
+    /// Static pod manifests, `<dir>/<node>/*.yaml`.
+    pub manifests: Option<PathBuf>,
+    /// How long a silent kubelet's node stays Ready (`--node-monitor-grace-period`).
+    pub node_grace: std::time::Duration,
     /// How long each simulated runtime call (pull, sandbox, start) takes.
     pub sim_latency: std::time::Duration,
 }
@@ -51,6 +55,9 @@ impl Config {
             nodes: (1..=nodes).map(NodeConfig::default_node).collect(),
             runtime: RuntimeChoice::Sim,
             allow_privileged: false,
+            manifests: None,
+            node_grace: crate::controller::node_lifecycle::NodeLifecycleConfig::default()
+                .grace_period,
             sim_latency: SIM_START_LATENCY,
         }
     }
@@ -159,6 +166,14 @@ impl Cluster {
         let scheduler = Scheduler::new(&api);
         tasks.spawn(scheduler.clone().run(stop.clone()));
         let (runtime, runtime_note) = pick_runtime(config.runtime, config.sim_latency).await?;
+        let lifecycle = Arc::new(crate::controller::node_lifecycle::NodeLifecycle::new(
+            &api,
+            crate::controller::node_lifecycle::NodeLifecycleConfig {
+                grace_period: config.node_grace,
+                ..Default::default()
+            },
+        ));
+        tasks.spawn(lifecycle.run(stop.clone()));
         let mut kubelets = Vec::new();
         for node in &config.nodes {
             let mut kc = KubeletConfig::new(
@@ -166,6 +181,10 @@ impl Cluster {
                 config.data_dir.join("kubelet").join(&node.name),
             );
             kc.allow_privileged = config.allow_privileged;
+            kc.manifests = config.manifests.clone();
+            // Renewals at a quarter of the grace period at most, as the kubelet renews its
+            // 40 s lease every 10 s: a short grace (for a lesson) does not fail healthy nodes.
+            kc.heartbeat = kc.heartbeat.min(config.node_grace / 4);
             let kubelet = Kubelet::new(&api, runtime.clone(), kc);
             tasks.spawn(kubelet.clone().run(stop.clone()));
             kubelets.push(kubelet);

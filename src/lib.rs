@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api;
 pub mod cli;
 pub mod cluster;
+pub mod controller;
 pub mod kubelet;
 pub mod scheduler;
 pub mod store;

@@ -134,6 +134,8 @@ fn config(common: &CommonArgs) -> Result<Config, String> {
         nodes,
         runtime: common.runtime,
         allow_privileged: common.allow_privileged,
+        manifests: common.manifests.clone(),
+        node_grace: std::time::Duration::from_secs(common.node_monitor_grace_period),
         sim_latency: kubox::cluster::SIM_START_LATENCY,
     })
 }

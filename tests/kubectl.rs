@@ -73,6 +73,21 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+/// `brief`: the POD's container exits 0 that long after it starts (the simulator's script).
+fn brief_pod(dir: &Path, after: &str, policy: &str) -> String {
+    write(
+        dir,
+        "brief.yaml",
+        &POD.replace(
+            "name: web\n",
+            &format!(
+                "name: brief\n  annotations: {{sim.kubox.io/exit-app: \"0 after {after}\"}}\n"
+            ),
+        )
+        .replace("spec:\n", &format!("spec:\n  restartPolicy: {policy}\n")),
+    )
+}
+
 const POD: &str = "apiVersion: v1
 kind: Pod
 metadata:
@@ -322,15 +337,7 @@ fn kubectl_tables_apply_watch_and_events() {
         "pod/web condition met"
     );
     // logs -f follows until the container ends (here a scripted exit three seconds after it starts).
-    let brief = write(
-        dir.path(),
-        "brief.yaml",
-        &POD.replace(
-            "name: web\n",
-            "name: brief\n  annotations: {sim.kubox.io/exit-app: \"0 after 3s\"}\n",
-        )
-        .replace("spec:\n", "spec:\n  restartPolicy: Never\n"),
-    );
+    let brief = brief_pod(dir.path(), "3s", "Never");
     k.ok(&["create", "-f", &brief]);
     k.ok(&[
         "wait",
@@ -542,15 +549,7 @@ fn kubectl_exec_and_a_watch_that_sees_pending_turn_running() {
         "Error from server (NotFound): pods \"ghost\" not found"
     );
     // A container that is not running: the kubelet's words, through the failed upgrade.
-    let brief = write(
-        dir.path(),
-        "brief.yaml",
-        &POD.replace(
-            "name: web\n",
-            "name: brief\n  annotations: {sim.kubox.io/exit-app: \"0 after 0s\"}\n",
-        )
-        .replace("spec:\n", "spec:\n  restartPolicy: OnFailure\n"),
-    );
+    let brief = brief_pod(dir.path(), "0s", "OnFailure");
     k.ok(&["create", "-f", &brief]);
     k.ok(&[
         "wait",
@@ -564,6 +563,155 @@ fn kubectl_exec_and_a_watch_that_sees_pending_turn_running() {
             "cannot exec into a container in a completed pod; current phase is Succeeded"
         ),
         "{refused}"
+    );
+    served.stop();
+}
+
+#[test]
+fn node_faults_cordon_drain_and_a_stopped_kubelet() {
+    if !kubectl_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let served = common::serve_with(
+        &dir.path().join("data"),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--runtime",
+            "sim",
+            "--node-monitor-grace-period",
+            "2",
+        ],
+    );
+    let k = Kubectl {
+        served: &served,
+        cache: tempfile::tempdir().unwrap(),
+    };
+    let wait_for = |args: &[&str], what: &dyn Fn(&str) -> bool| -> String {
+        let mut out = String::new();
+        for _ in 0..150 {
+            out = k.ok(args);
+            if what(&out) {
+                return out;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("kubectl {args:?} never showed it: {out}");
+    };
+    // Cordoned nodes take no new pods.
+    assert_eq!(k.ok(&["cordon", "node-1"]).trim(), "node/node-1 cordoned");
+    assert_eq!(k.ok(&["cordon", "node-2"]).trim(), "node/node-2 cordoned");
+    for name in ["a", "b", "c"] {
+        k.ok(&["run", name, "--image=busybox:1.36"]);
+    }
+    let nodes = wait_for(
+        &["get", "pods", "-o", "jsonpath={.items[*].spec.nodeName}"],
+        &|out| out.split_whitespace().count() == 3,
+    );
+    assert_eq!(nodes, "node-3 node-3 node-3");
+    let listed = k.ok(&["get", "nodes"]);
+    assert!(
+        listed.contains("node-1   Ready,SchedulingDisabled"),
+        "{listed}"
+    );
+    // Drain: cordon and evict through the Eviction API; kubectl waits until they are gone.
+    let drained = k.ok(&["drain", "node-3", "--force", "--timeout=30s"]);
+    for name in ["a", "b", "c"] {
+        assert!(
+            drained.contains(&format!("pod/{name} evicted")),
+            "{drained}"
+        );
+    }
+    assert!(drained.contains("node/node-3 drained"), "{drained}");
+    assert_eq!(k.ok(&["get", "pods", "-o", "name"]), "");
+    for node in ["node-1", "node-2", "node-3"] {
+        k.ok(&["uncordon", node]);
+    }
+
+    // A stopped kubelet: its node turns NotReady after the grace period, tainted unreachable.
+    k.ok(&[
+        "run",
+        "web",
+        "--image=busybox:1.36",
+        "--overrides",
+        r#"{"spec":{"nodeName":"node-2"}}"#,
+    ]);
+    wait_for(&["get", "pod", "web"], &|out| out.contains("Running"));
+    let stopped = k.ok(&[
+        "create",
+        "--raw",
+        "/kubox/v1/nodes/node-2/kubelet/stop",
+        "-f",
+        "/dev/null",
+    ]);
+    assert!(stopped.contains("\"running\":false"), "{stopped}");
+    wait_for(&["get", "node", "node-2"], &|out| {
+        out.contains("node-2   NotReady")
+    });
+    let taints = k.ok(&[
+        "get",
+        "node",
+        "node-2",
+        "-o",
+        "jsonpath={.spec.taints[*].key}",
+    ]);
+    assert_eq!(
+        taints,
+        "node.kubernetes.io/unreachable node.kubernetes.io/unreachable"
+    );
+    let ready = k.ok(&[
+        "get",
+        "node",
+        "node-2",
+        "-o",
+        "jsonpath={.status.conditions[?(@.type==\"Ready\")].message}",
+    ]);
+    assert_eq!(ready, "Kubelet stopped posting node status.");
+    wait_for(
+        &[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ],
+        &|out| out == "False",
+    );
+    let events = k.ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=web",
+    ]);
+    assert!(
+        events.contains("NodeNotReady") && events.contains("Node is not ready"),
+        "{events}"
+    );
+    // Started again: Ready, untainted, the pod still there and Ready.
+    k.ok(&[
+        "create",
+        "--raw",
+        "/kubox/v1/nodes/node-2/kubelet/start",
+        "-f",
+        "/dev/null",
+    ]);
+    wait_for(&["get", "node", "node-2"], &|out| {
+        out.contains("node-2   Ready")
+    });
+    wait_for(
+        &["get", "node", "node-2", "-o", "jsonpath={.spec.taints}"],
+        &|out| out.is_empty(),
+    );
+    wait_for(
+        &[
+            "get",
+            "pod",
+            "web",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}",
+        ],
+        &|out| out == "True",
     );
     served.stop();
 }

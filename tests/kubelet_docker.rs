@@ -1097,6 +1097,28 @@ async fn a_killed_sandbox_is_recreated_with_the_containers() {
         pod.status.as_ref().unwrap().pod_ip.as_deref(),
         Some(ip.as_str())
     );
+    // The dead sandbox goes at a later sync; the new one stays.
+    let start = Instant::now();
+    loop {
+        let names: Vec<String> = env
+            .containers(Some(&uid))
+            .await
+            .into_iter()
+            .flat_map(|c| c.names.unwrap_or_default())
+            .collect();
+        if !names.contains(&format!("/k8s_POD_web_default_{uid}_0")) {
+            assert!(
+                names.contains(&format!("/k8s_POD_web_default_{uid}_1")),
+                "{names:?}"
+            );
+            break;
+        }
+        assert!(
+            start.elapsed() < LIMIT,
+            "the dead sandbox remains: {names:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let events = env.events_for("web");
     assert!(
         events.contains(
@@ -1192,4 +1214,274 @@ async fn a_restarted_kubelet_continues_a_crash_loop() {
         .filter(|c| c.labels.as_ref().unwrap()[LABEL_DOCKER_TYPE] == "podsandbox")
         .count();
     assert_eq!(sandboxes, 1, "{names:?}");
+}
+
+fn ready_condition(p: &Pod) -> String {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_readiness_probe_against_busybox_httpd_toggles_ready() {
+    let Some((env, kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    // httpd serves /www; /www/ready exists only when the script says so.
+    let mut container = shell_container(
+        "app",
+        "mkdir -p /www && httpd -p 8080 -h /www && sleep 3 && touch /www/ready && exec sleep 300",
+    );
+    container["ports"] = json!([{"name": "http", "containerPort": 8080}]);
+    container["readinessProbe"] = json!({"httpGet": {"path": "/ready", "port": "http"},
+        "periodSeconds": 1, "failureThreshold": 1});
+    env.create(json!({
+        "metadata": {"name": "web"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+    }))
+    .await;
+    let pod = env.until("web", "ran", |p| phase(p) == "Running").await;
+    assert_eq!(ready_condition(&pod), "False");
+    let pod = env
+        .until("web", "became ready", |p| ready_condition(p) == "True")
+        .await;
+    assert_eq!(app_status(&pod)["ready"], true);
+    let events = env.events_for("web");
+    assert!(
+        events.iter().any(|e| e
+            == "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404"),
+        "{events:#?}"
+    );
+    // The file goes away: not ready again, and nothing restarts.
+    let target = kubelet
+        .exec_target(&pod, "app")
+        .await
+        .expect("the app container runs");
+    let rm = kubox::kubelet::runtime::exec::ExecRequest {
+        command: vec!["rm".into(), "/www/ready".into()],
+        stdout: true,
+        stderr: true,
+        ..Default::default()
+    };
+    let r = kubelet
+        .exec(&target, &rm)
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.exit_code, 0, "{r:?}");
+    let pod = env
+        .until("web", "became unready", |p| ready_condition(p) == "False")
+        .await;
+    assert_eq!(app_status(&pod)["restartCount"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_liveness_probe_restarts_the_container_with_the_events() {
+    let Some((env, _kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let mut container = shell_container(
+        "app",
+        "touch /tmp/healthy; sleep 2; rm /tmp/healthy; exec sleep 300",
+    );
+    container["livenessProbe"] = json!({"exec": {"command": ["cat", "/tmp/healthy"]},
+        "periodSeconds": 1, "failureThreshold": 2});
+    env.create(json!({
+        "metadata": {"name": "live"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+    }))
+    .await;
+    let pod = env
+        .until("live", "restarted", |p| app_status(p)["restartCount"] == 1)
+        .await;
+    let events = env.events_for("live");
+    assert!(
+        events.iter().any(|e| e
+            == "Warning Unhealthy: Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory\n"),
+        "{events:#?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e == "Normal Killing: Container app failed liveness probe, will be restarted"),
+        "{events:#?}"
+    );
+    let last = &app_status(&pod)["lastState"]["terminated"];
+    assert!(last.is_object(), "{pod:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_init_container_writes_what_the_app_reads() {
+    let Some((env, kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let mut init = shell_container("setup", "echo prepared-by-init > /data/greeting");
+    init["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+    let mut app = shell_container("app", "cat /data/greeting; exec sleep 300");
+    app["volumeMounts"] = json!([{"name": "data", "mountPath": "/data"}]);
+    env.create(json!({
+        "metadata": {"name": "init"},
+        "spec": {"terminationGracePeriodSeconds": 1, "initContainers": [init],
+            "containers": [app], "volumes": [{"name": "data", "emptyDir": {}}]},
+    }))
+    .await;
+    let pod = env.until("init", "ran", |p| phase(p) == "Running").await;
+    let init_status = serde_json::to_value(
+        &pod.status
+            .as_ref()
+            .unwrap()
+            .init_container_statuses
+            .as_ref()
+            .unwrap()[0],
+    )
+    .unwrap();
+    assert_eq!(init_status["state"]["terminated"]["reason"], "Completed");
+    assert_eq!(init_status["ready"], true);
+    until_logged(&kubelet, &pod, "app", "prepared-by-init\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_pod_runs_from_its_file_and_survives_its_mirror_s_deletion() {
+    let Some(env) = Env::new().await else {
+        return;
+    };
+    let manifests = env.dir.path().join("manifests");
+    let mut config = env.config();
+    config.manifests = Some(manifests.clone());
+    env.start_kubelet_with(config);
+    let own = manifests.join(&env.node.name);
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(
+        own.join("web.yaml"),
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: app\n    image: {TEST_IMAGE}\n    imagePullPolicy: IfNotPresent\n    command: [sh, -c, 'exec sleep 300']\n"
+        ),
+    )
+    .unwrap();
+    let name = format!("static-web-{}", env.node.name);
+    let mirror = env.until(&name, "ran", |p| phase(p) == "Running").await;
+    let annotations = mirror.metadata.annotations.clone().unwrap();
+    assert_eq!(annotations["kubernetes.io/config.source"], "file");
+    assert_eq!(
+        annotations["kubernetes.io/config.mirror"],
+        annotations["kubernetes.io/config.hash"]
+    );
+    let container = docker_id(&app_status(&mirror));
+    // Deleting the mirror pod does not stop the static pod: the mirror comes back, and the
+    // same container still runs.
+    env.pods()
+        .delete(&name, &DeleteParams::default())
+        .await
+        .unwrap();
+    let back = env
+        .until(&name, "came back", |p| {
+            p.metadata.uid != mirror.metadata.uid && phase(p) == "Running"
+        })
+        .await;
+    assert_eq!(docker_id(&app_status(&back)), container);
+    let running = env
+        .rt
+        .client()
+        .inspect_container(&container, None)
+        .await
+        .unwrap();
+    assert_eq!(running.state.and_then(|s| s.running), Some(true));
+    // Removing the file stops it, and the mirror goes.
+    std::fs::remove_file(own.join("web.yaml")).unwrap();
+    env.until_gone(&name).await;
+    let start = Instant::now();
+    while !env.containers(None).await.is_empty() {
+        assert!(
+            start.elapsed() < LIMIT,
+            "the static pod's containers remain"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_port_is_published_on_loopback() {
+    let Some((env, _kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut container = shell_container(
+        "web",
+        "mkdir -p /www && echo hello-through-the-host-port > /www/index.html && exec httpd -f -p 8080 -h /www",
+    );
+    container["ports"] = json!([{"containerPort": 8080, "hostPort": port}]);
+    env.create(json!({
+        "metadata": {"name": "hp"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [container]},
+    }))
+    .await;
+    env.until("hp", "ran", |p| phase(p) == "Running").await;
+    let start = Instant::now();
+    let body = loop {
+        let got = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Write};
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+            s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n").ok()?;
+            let mut out = String::new();
+            s.read_to_string(&mut out).ok()?;
+            Some(out)
+        })
+        .await
+        .unwrap();
+        match got {
+            Some(text) if text.contains("hello-through-the-host-port") => break text,
+            _ if start.elapsed() > LIMIT => panic!("nothing answered on 127.0.0.1:{port}"),
+            _ => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    };
+    assert!(body.starts_with("HTTP/1."), "{body}");
+    // Off loopback, only with --allow-privileged.
+    let mut open = shell_container("web", "exec sleep 300");
+    open["ports"] = json!([{"containerPort": 8080, "hostPort": port, "hostIP": "0.0.0.0"}]);
+    env.create(json!({
+        "metadata": {"name": "wide"},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [open]},
+    }))
+    .await;
+    let pod = env
+        .until("wide", "was refused", |p| {
+            container_status(p, "web")["state"]["waiting"]["reason"] == "CreateContainerConfigError"
+        })
+        .await;
+    let message = container_status(&pod, "web")["state"]["waiting"]["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .unwrap()
+            .contains(&format!("hostPort {port} on 0.0.0.0")),
+        "{message}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pod_security_context_applies_to_its_containers() {
+    let Some((env, kubelet)) = Env::with_kubelet().await else {
+        return;
+    };
+    let mut own = shell_container("own", "id -u; id -g; exec sleep 300");
+    own["securityContext"] = json!({"runAsUser": 2000});
+    env.create(json!({
+        "metadata": {"name": "sc"},
+        "spec": {"terminationGracePeriodSeconds": 1,
+            "securityContext": {"runAsUser": 1000, "runAsGroup": 3000},
+            "containers": [shell_container("app", "id -u; id -g; exec sleep 300"), own]},
+    }))
+    .await;
+    let pod = env.until("sc", "ran", |p| phase(p) == "Running").await;
+    until_logged(&kubelet, &pod, "app", "1000\n3000\n").await;
+    until_logged(&kubelet, &pod, "own", "2000\n3000\n").await;
 }

@@ -90,7 +90,18 @@ fn pod_json(name: &str, policy: &str, exit: Option<&str>) -> serde_json::Value {
 
 /// Polls the pod until `done` holds (10 s at most).
 async fn until(env: &Env, name: &str, what: &str, done: impl Fn(&Pod) -> bool) -> Pod {
-    for _ in 0..200 {
+    until_within(env, name, what, Duration::from_secs(10), done).await
+}
+
+/// Polls the pod until `done` holds, `limit` at most.
+async fn until_within(
+    env: &Env,
+    name: &str,
+    what: &str,
+    limit: Duration,
+    done: impl Fn(&Pod) -> bool,
+) -> Pod {
+    for _ in 0..limit.as_millis() / 50 {
         if let Ok(Some(p)) = pods(env).get_opt(name)
             && done(&p)
         {
@@ -385,4 +396,472 @@ async fn an_image_that_cannot_be_pulled_backs_off() {
         )),
         "{events:?}"
     );
+}
+
+// ---- Health: probes, init containers, deadlines, on a paused clock ----
+
+/// `(type reason, message, count)` of the events about `name`, oldest first.
+fn counted_events(env: &Env, name: &str) -> Vec<(String, String, i32)> {
+    use k8s_openapi::api::core::v1::Event;
+    let events: Api<Event> = Api::namespaced(&env.api, "default", Actor::You);
+    let mut list = events
+        .list(&kubox::api::ListParams::default().fields(&format!("involvedObject.name={name}")))
+        .unwrap()
+        .items;
+    list.sort_by_key(|e| e.first_timestamp.clone().map(|t| t.0));
+    list.into_iter()
+        .map(|e| {
+            (
+                format!(
+                    "{} {}",
+                    e.type_.unwrap_or_default(),
+                    e.reason.unwrap_or_default()
+                ),
+                e.message.unwrap_or_default(),
+                e.count.unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+fn event_count(env: &Env, name: &str, reason: &str, message: &str) -> i32 {
+    counted_events(env, name)
+        .into_iter()
+        .filter(|(r, m, _)| r.ends_with(reason) && m == message)
+        .map(|(_, _, c)| c)
+        .sum()
+}
+
+fn probed(name: &str, health: &str, container: serde_json::Value) -> serde_json::Value {
+    let mut c = json!({"name": "app", "image": "busybox:1.36",
+        "ports": [{"name": "http", "containerPort": 8080}]});
+    for (k, v) in container.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    json!({
+        "metadata": {"name": name, "annotations": {"sim.kubox.io/health-app": health}},
+        "spec": {"terminationGracePeriodSeconds": 1, "containers": [c]},
+    })
+}
+
+/// Every version of the pod a watch delivers, collected in the background: a paused clock
+/// may race past any one state, a watch sees them all.
+fn watch_pod(env: &Env, name: &str) -> Arc<std::sync::Mutex<Vec<Pod>>> {
+    let mut stream = pods(env)
+        .watch(&kubox::api::WatchParams {
+            field_selector: Some(format!("metadata.name={name}")),
+            ..Default::default()
+        })
+        .unwrap();
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<Pod>::new()));
+    let record = seen.clone();
+    tokio::spawn(async move {
+        while let Some(ev) = stream.next().await {
+            if let kubox::api::watch::WatchEvent::Added(p)
+            | kubox::api::watch::WatchEvent::Modified(p) = ev
+            {
+                record.lock().unwrap().push(p);
+            }
+        }
+    });
+    seen
+}
+
+fn condition(p: &Pod, type_: &str) -> String {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == type_))
+        .map(|c| c.status.clone())
+        .unwrap_or_default()
+}
+
+// A paused clock jumps ahead whenever every task waits, also while the store's writer thread
+// syncs the disk; so these tests wait with generous virtual limits and assert on outcomes
+// that no amount of extra virtual time can change (restartPolicy Never: one instance only).
+const VIRTUAL: Duration = Duration::from_secs(300);
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_liveness_probe_kills_the_container_after_three_failures() {
+    let env = env().await;
+    let mut pod = probed(
+        "live",
+        "fail after 5s",
+        json!({"livenessProbe": {"exec": {"command": ["cat", "/tmp/healthy"]}}}),
+    );
+    pod["spec"]["restartPolicy"] = json!("Never");
+    create(&env, pod).await;
+    until_within(&env, "live", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    let pod = until_within(&env, "live", "was killed", VIRTUAL, |p| {
+        phase(p) == "Failed"
+    })
+    .await;
+    // Three failures 10 s apart (the defaults), then the kill, in Kubernetes' words; under
+    // Never, no restart.
+    assert_eq!(
+        event_count(&env, "live", "Unhealthy", "Liveness probe failed: "),
+        3,
+        "{:#?}",
+        counted_events(&env, "live")
+    );
+    assert_eq!(
+        event_count(
+            &env,
+            "live",
+            "Killing",
+            "Container app failed liveness probe"
+        ),
+        1
+    );
+    let c = app_status(&pod);
+    assert_eq!(c["state"]["terminated"]["reason"], "Error", "{c}");
+    assert_eq!(c["restartCount"], 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_readiness_probe_holds_ready_until_it_passes() {
+    let env = env().await;
+    let seen = watch_pod(&env, "ready");
+    let created = tokio::time::Instant::now();
+    create(
+        &env,
+        probed(
+            "ready",
+            "ok after 15s",
+            json!({"readinessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 5}}),
+        ),
+    )
+    .await;
+    let pod = until_within(&env, "ready", "became ready", VIRTUAL, |p| {
+        condition(p, "Ready") == "True"
+    })
+    .await;
+    assert_eq!(app_status(&pod)["ready"], true);
+    // Before that, it ran without being ready.
+    let unready = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| phase(p) == "Running")
+        .cloned()
+        .expect("seen running");
+    assert_eq!(app_status(&unready)["ready"], false);
+    assert_eq!(condition(&unready, "Ready"), "False");
+    assert!(
+        created.elapsed() >= Duration::from_secs(15),
+        "{:?}",
+        created.elapsed()
+    );
+    assert!(
+        event_count(
+            &env,
+            "ready",
+            "Unhealthy",
+            "Readiness probe failed: HTTP probe failed with statuscode: 503"
+        ) >= 2
+    );
+    // Readiness never restarts anything.
+    assert_eq!(app_status(&pod)["restartCount"], 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_startup_probe_holds_liveness_and_kills_when_it_gives_up() {
+    let env = env().await;
+    let mut pod = probed(
+        "slow",
+        "fail",
+        json!({
+            "startupProbe": {"tcpSocket": {"port": 8080}, "periodSeconds": 1, "failureThreshold": 2},
+            "livenessProbe": {"exec": {"command": ["true"]}},
+        }),
+    );
+    pod["spec"]["restartPolicy"] = json!("Never");
+    create(&env, pod).await;
+    let running = until_within(&env, "slow", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    assert_eq!(app_status(&running)["started"], false);
+    assert_eq!(app_status(&running)["ready"], false);
+    until_within(&env, "slow", "was killed", VIRTUAL, |p| {
+        phase(p) == "Failed"
+    })
+    .await;
+    let events = counted_events(&env, "slow");
+    let failures: i32 = events
+        .iter()
+        .filter(|(r, m, _)| {
+            r == "Warning Unhealthy"
+                && m.starts_with("Startup probe failed: dial tcp 10.88.")
+                && m.ends_with(":8080: connect: connection refused")
+        })
+        .map(|(_, _, c)| c)
+        .sum();
+    assert_eq!(failures, 2, "{events:#?}");
+    assert_eq!(
+        event_count(
+            &env,
+            "slow",
+            "Killing",
+            "Container app failed startup probe"
+        ),
+        1
+    );
+    // Liveness waits for startup: it never ran.
+    assert!(
+        !events.iter().any(|(_, m, _)| m.starts_with("Liveness")),
+        "{events:#?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn init_containers_run_in_order_before_the_app() {
+    let env = env().await;
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "init", "annotations": {
+                "sim.kubox.io/exit-first": "0 after 2s",
+                "sim.kubox.io/exit-second": "0 after 2s",
+            }},
+            "spec": {"initContainers": [
+                {"name": "first", "image": "busybox:1.36"},
+                {"name": "second", "image": "busybox:1.36"},
+            ], "containers": [{"name": "app", "image": "busybox:1.36"}]},
+        }),
+    )
+    .await;
+    // Every status the pod had, from a watch: the paused clock may race past any one of them.
+    let seen = watch_pod(&env, "init");
+    let pod = until_within(&env, "init", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    // The watch delivers the Running write too: wait for it, then read what came before.
+    until_within(&env, "init", "was watched running", VIRTUAL, |_| {
+        seen.lock().unwrap().iter().any(|p| phase(p) == "Running")
+    })
+    .await;
+    let initializing = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.init_container_statuses.as_ref())
+                .is_some_and(|i| i[0].state.as_ref().is_some_and(|s| s.running.is_some()))
+        })
+        .cloned()
+        .expect("the first init container was seen running");
+    assert_eq!(phase(&initializing), "Pending");
+    assert_eq!(condition(&initializing, "Initialized"), "False");
+    assert_eq!(
+        app_status(&initializing)["state"]["waiting"]["reason"],
+        "PodInitializing"
+    );
+    assert_eq!(condition(&pod, "Initialized"), "True");
+    let started: Vec<String> = counted_events(&env, "init")
+        .into_iter()
+        .filter(|(r, _, _)| r == "Normal Started")
+        .map(|(_, m, _)| m)
+        .collect();
+    assert_eq!(
+        started,
+        [
+            "Started container first",
+            "Started container second",
+            "Started container app"
+        ]
+    );
+    // A failing init container under Never fails the pod; the app never starts.
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "broken", "annotations": {"sim.kubox.io/exit-setup": "1 after 1s"}},
+            "spec": {"restartPolicy": "Never",
+                "initContainers": [{"name": "setup", "image": "busybox:1.36"}],
+                "containers": [{"name": "app", "image": "busybox:1.36"}]},
+        }),
+    )
+    .await;
+    let pod = until_within(&env, "broken", "failed", VIRTUAL, |p| phase(p) == "Failed").await;
+    assert_eq!(
+        app_status(&pod)["state"]["waiting"]["reason"],
+        "PodInitializing"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_pod_past_its_active_deadline_fails() {
+    let env = env().await;
+    let mut pod = pod_json("deadline", "Always", None);
+    pod["spec"]["activeDeadlineSeconds"] = json!(30);
+    let started = tokio::time::Instant::now();
+    create(&env, pod).await;
+    until_within(&env, "deadline", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    let pod = until_within(&env, "deadline", "failed", VIRTUAL, |p| {
+        phase(p) == "Failed"
+    })
+    .await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(25),
+        "{:?}",
+        started.elapsed()
+    );
+    let status = pod.status.as_ref().unwrap();
+    assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
+    assert_eq!(
+        status.message.as_deref(),
+        Some("Pod was active on the node longer than the specified deadline")
+    );
+    assert!(
+        app_status(&pod)["state"]["terminated"].is_object(),
+        "{}",
+        app_status(&pod)
+    );
+    assert_eq!(
+        event_count(
+            &env,
+            "deadline",
+            "DeadlineExceeded",
+            "Pod was active on the node longer than the specified deadline"
+        ),
+        1
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_post_start_hook_kills_the_container_and_a_pre_stop_hook_runs_first() {
+    let env = env().await;
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "hooked"},
+            "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
+                "name": "app", "image": "busybox:1.36",
+                "lifecycle": {"postStart": {"exec": {"command": ["sh", "-c", "exit 3"]}}},
+            }]},
+        }),
+    )
+    .await;
+    let pod = until_within(&env, "hooked", "failed its hook", VIRTUAL, |p| {
+        app_status(p)["state"]["waiting"]["reason"] == "PostStartHookError"
+    })
+    .await;
+    let uid = pod.metadata.uid.clone().unwrap();
+    let message = format!(
+        "Exec lifecycle hook ([sh -c exit 3]) for Container \"app\" in Pod \"hooked_default({uid})\" failed - error: command 'sh -c exit 3' exited with 3: , message: \"\""
+    );
+    assert_eq!(
+        app_status(&pod)["state"]["waiting"]["message"],
+        message.as_str()
+    );
+    assert!(
+        event_count(&env, "hooked", "FailedPostStartHook", &message) >= 1,
+        "{:#?}",
+        counted_events(&env, "hooked")
+    );
+
+    // preStop: a failing hook is said, a sleeping one holds the stop inside the grace period.
+    create(
+        &env,
+        json!({
+            "metadata": {"name": "polite"},
+            "spec": {"terminationGracePeriodSeconds": 30, "containers": [
+                {"name": "app", "image": "busybox:1.36",
+                    "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}},
+                {"name": "side", "image": "busybox:1.36",
+                    "lifecycle": {"preStop": {"exec": {"command": ["false"]}}}},
+            ]},
+        }),
+    )
+    .await;
+    until_within(&env, "polite", "ran", VIRTUAL, |p| phase(p) == "Running").await;
+    let deleting = tokio::time::Instant::now();
+    pods(&env)
+        .delete("polite", &DeleteParams::default())
+        .await
+        .unwrap();
+    for _ in 0..600 {
+        if pods(&env).get_opt("polite").unwrap().is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        pods(&env).get_opt("polite").unwrap().is_none(),
+        "still there"
+    );
+    assert!(
+        deleting.elapsed() >= Duration::from_secs(5),
+        "{:?}",
+        deleting.elapsed()
+    );
+    let events = counted_events(&env, "polite");
+    assert!(
+        events
+            .iter()
+            .any(|(r, m, _)| r == "Warning FailedPreStopHook"
+                && m.starts_with("Exec lifecycle hook ([false]) for Container \"side\"")),
+        "{events:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_daemon_makes_the_node_not_ready_until_it_returns() {
+    let env = env().await;
+    create(&env, pod_json("web", "Always", None)).await;
+    until(&env, "web", "ran", |p| phase(p) == "Running").await;
+    let nodes: Api<Node> = Api::all(&env.api, Actor::You);
+    let ready = |message: bool| {
+        let node = nodes.get("node-1").unwrap();
+        let c = node
+            .status
+            .unwrap()
+            .conditions
+            .unwrap()
+            .into_iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        if message {
+            c.message.unwrap_or_default()
+        } else {
+            c.status
+        }
+    };
+    // The node lifecycle controller, which marks the pods of a node that is not Ready.
+    let controller = Arc::new(kubox::controller::node_lifecycle::NodeLifecycle::new(
+        &env.api,
+        kubox::controller::node_lifecycle::NodeLifecycleConfig {
+            monitor_period: Duration::from_millis(100),
+            grace_period: Duration::from_secs(30),
+        },
+    ));
+    tokio::spawn(controller.run(env.stop.clone()));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    env.runtime.set_up(false);
+    for _ in 0..100 {
+        if ready(false) == "False" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready(false), "False");
+    assert_eq!(ready(true), "container runtime is down");
+    // Its pods are no longer Ready, but keep running; nothing panicked.
+    let pod = until(&env, "web", "was marked not ready", |p| {
+        condition(p, "Ready") == "False"
+    })
+    .await;
+    assert_eq!(phase(&pod), "Running");
+    // The daemon's return heals it all.
+    env.runtime.set_up(true);
+    for _ in 0..100 {
+        if ready(false) == "True" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ready(false), "True");
+    until(&env, "web", "was ready again", |p| {
+        condition(p, "Ready") == "True"
+    })
+    .await;
+    create(&env, pod_json("after", "Always", None)).await;
+    until(&env, "after", "ran", |p| phase(p) == "Running").await;
 }

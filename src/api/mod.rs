@@ -8,6 +8,7 @@ pub mod client;
 pub mod defaults;
 pub mod error;
 pub mod events;
+mod eviction;
 pub mod http;
 pub mod params;
 pub mod quantity;

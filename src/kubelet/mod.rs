@@ -3,10 +3,14 @@
 
 pub mod backoff;
 pub mod exec;
+mod hooks;
 pub mod logs;
 pub mod node;
 pub mod pod_actions;
+pub mod prober;
 pub mod run;
 pub mod runtime;
+pub mod security;
+pub mod static_pods;
 pub mod status;
 pub mod sync;

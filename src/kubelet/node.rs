@@ -256,3 +256,13 @@ pub fn lease(node: &str, now: MicroTime) -> Lease {
         }),
     }
 }
+
+/// The status of a node's `Ready` condition (`True`, `False`, `Unknown`).
+pub fn ready_status(status: Option<&k8s_openapi::api::core::v1::NodeStatus>) -> Option<String> {
+    status?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| c.status.clone())
+}

@@ -38,6 +38,8 @@ pub struct KubeletConfig {
     pub resync: Duration,
     /// Where pods' emptyDir volumes live (`<dir>/pods/<uid>/volumes/<name>`).
     pub root_dir: PathBuf,
+    /// This node's static pod manifests (`<--manifests>/<node>/`), read every second.
+    pub manifests: Option<PathBuf>,
 }
 
 impl KubeletConfig {
@@ -50,6 +52,7 @@ impl KubeletConfig {
             heartbeat: Duration::from_secs(10),
             resync: Duration::from_secs(10),
             root_dir,
+            manifests: None,
         }
     }
 }
@@ -69,6 +72,10 @@ pub(crate) struct Memory {
     /// `State.OOMKilled` is sometimes lost when the OOM and exit notifications race; the event
     /// still says it (containerd's CRI takes the event as its word too).
     pub oom_killed: HashMap<String, HashSet<String>>,
+    /// When each pod was first synced, on tokio's clock (activeDeadlineSeconds counts from it).
+    pub first_seen: HashMap<String, Instant>,
+    /// Pods stopped for running past `activeDeadlineSeconds`: Failed for good.
+    pub deadline_exceeded: HashSet<String>,
 }
 
 struct Worker {
@@ -84,7 +91,13 @@ pub struct Kubelet {
     pub(crate) events: EventRecorder,
     pub(crate) trace: TraceBus,
     pub(crate) memory: Mutex<Memory>,
+    pub(crate) prober: super::prober::Prober,
     workers: Mutex<HashMap<String, Worker>>,
+    /// The uids of the static pods this kubelet runs from its manifest directory.
+    static_uids: Mutex<HashSet<String>>,
+    /// On: the kubelet runs; off: stopped (a node fault lesson).
+    switch: watch::Sender<bool>,
+    current_run: Mutex<Option<CancellationToken>>,
 }
 
 pub(crate) fn pod_ref(pod: &Pod) -> PodRef {
@@ -115,12 +128,34 @@ impl Kubelet {
             runtime_version: Mutex::new(None),
             trace: api.trace().clone(),
             memory: Mutex::new(memory),
+            prober: super::prober::Prober::default(),
             workers: Mutex::new(HashMap::new()),
+            static_uids: Mutex::new(HashSet::new()),
+            switch: watch::Sender::new(true),
+            current_run: Mutex::new(None),
         })
     }
 
     pub fn node_name(&self) -> &str {
         &self.config.node.name
+    }
+
+    pub(crate) fn static_uids(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.static_uids.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells a pod's worker its pod is gone: it stops the containers and ends.
+    pub(crate) fn forget_worker(&self, uid: &str) {
+        if let Some(w) = self.workers().get(uid) {
+            let _ = w.pod.send(None);
+        }
+    }
+
+    /// Wakes a pod's worker to sync it now (a probe result changed).
+    pub(crate) fn poke(&self, uid: &str) {
+        if let Some(w) = self.workers().get(uid) {
+            w.poke.notify_one();
+        }
     }
 
     pub(crate) fn actor(&self) -> Actor {
@@ -153,24 +188,70 @@ impl Kubelet {
             .map_or_else(|| "docker".to_string(), |v| v.name)
     }
 
-    /// Runs until `stop` is cancelled. Containers keep running when the kubelet stops; a new
-    /// kubelet for the same node adopts them.
+    /// Runs until `stop` is cancelled, and while switched on ([`Kubelet::set_running`]).
+    /// Containers keep running when the kubelet stops; started again (or a new kubelet for the
+    /// same node), it adopts them.
     pub async fn run(self: Arc<Self>, stop: CancellationToken) {
+        let mut switch = self.switch.subscribe();
+        loop {
+            if *switch.borrow_and_update() {
+                let child = stop.child_token();
+                *self.current_run() = Some(child.clone());
+                if !*self.switch.borrow() {
+                    child.cancel();
+                }
+                self.clone().run_once(child).await;
+                if stop.is_cancelled() {
+                    return;
+                }
+            } else {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    changed = switch.changed() => if changed.is_err() { return },
+                }
+            }
+        }
+    }
+
+    /// Stops (`false`) or starts (`true`) this node's kubelet, as stopping its process would:
+    /// no heartbeat, no syncs, no status; its containers keep running.
+    pub fn set_running(&self, on: bool) {
+        self.switch.send_replace(on);
+        if !on && let Some(run) = self.current_run().take() {
+            run.cancel();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        *self.switch.borrow()
+    }
+
+    fn current_run(&self) -> std::sync::MutexGuard<'_, Option<CancellationToken>> {
+        self.current_run.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn run_once(self: Arc<Self>, stop: CancellationToken) {
         self.refresh_runtime_version().await;
         if let Err(e) = self.sync_node().await {
             tracing::warn!(node = %self.node_name(), error = %e, "could not register the node");
         }
         self.record_node_event("Starting", "Starting kubelet.")
             .await;
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(self.clone().heartbeat(stop.clone())),
             tokio::spawn(self.clone().runtime_events()),
         ];
+        if let Some(dir) = &self.config.manifests {
+            let dir = dir.join(self.node_name());
+            tasks.push(tokio::spawn(self.clone().static_pods(dir, stop.clone())));
+        }
         self.clone().watch_pods(stop.clone()).await;
         for t in tasks {
             t.abort();
         }
         self.workers().clear();
+        self.prober.clear();
+        self.static_uids().clear();
     }
 
     async fn refresh_runtime_version(&self) {
@@ -222,9 +303,18 @@ impl Kubelet {
                     s
                 };
                 if current.status.as_ref().map(strip) != Some(strip(&status)) {
+                    let was_ready = node::ready_status(current.status.as_ref());
+                    let ready = node::ready_status(Some(&status));
                     let mut next = current.clone();
                     next.status = Some(status);
                     nodes.replace_status(self.node_name(), next).await?;
+                    if ready.as_deref() == Some("True") && was_ready.as_deref() != Some("True") {
+                        self.record_node_event(
+                            "NodeReady",
+                            &format!("Node {} status is now: NodeReady", self.node_name()),
+                        )
+                        .await;
+                    }
                 }
             }
         }
@@ -309,17 +399,23 @@ impl Kubelet {
             };
             match ev {
                 Event::Init => listed.clear(),
+                // Mirror pods stand for static pods, which run from their files.
+                Event::InitApply(pod) | Event::Apply(pod) | Event::Delete(pod)
+                    if super::static_pods::is_mirror(&pod) => {}
                 Event::InitApply(pod) => {
                     listed.insert(pod.metadata.uid.clone().unwrap_or_default());
                     self.dispatch(pod, &stop);
                 }
                 Event::Apply(pod) => self.dispatch(pod, &stop),
                 Event::InitDone => {
+                    listed.extend(self.static_uids().iter().cloned());
                     self.remove_orphans(&listed).await;
+                    // Static pods started meanwhile are not the API's to end.
+                    let statics = self.static_uids().clone();
                     let gone: Vec<String> = self
                         .workers()
                         .keys()
-                        .filter(|uid| !listed.contains(*uid))
+                        .filter(|uid| !listed.contains(*uid) && !statics.contains(*uid))
                         .cloned()
                         .collect();
                     for uid in gone {
@@ -352,7 +448,7 @@ impl Kubelet {
         }
     }
 
-    fn dispatch(self: &Arc<Self>, pod: Pod, stop: &CancellationToken) {
+    pub(crate) fn dispatch(self: &Arc<Self>, pod: Pod, stop: &CancellationToken) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let pod = Arc::new(pod);
         let mut workers = self.workers();
@@ -403,6 +499,7 @@ impl Kubelet {
                     break;
                 }
                 Some(pod) => {
+                    self.ensure_probe_workers(&pod);
                     let wake = self.sync_pod(&pod).await;
                     last = Some(pod);
                     let wait = wake
@@ -419,9 +516,12 @@ impl Kubelet {
             }
         }
         self.workers().remove(&uid);
+        self.prober.remove_pod(&uid);
         let mut memory = self.memory();
         memory.failures.remove(&uid);
         memory.oom_killed.remove(&uid);
+        memory.first_seen.remove(&uid);
+        memory.deadline_exceeded.remove(&uid);
         memory
             .pull_failures
             .retain(|k, _| !k.starts_with(&format!("{uid}/")));

@@ -14,6 +14,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::pod_actions::{restart_policy, should_restart};
+use super::prober::ContainerHealth;
 use super::runtime::{ContainerStatus, PodStatus, State};
 
 /// The conditions the kubelet owns; the rest (PodScheduled, DisruptionTarget) are kept.
@@ -33,6 +34,10 @@ pub struct StatusInput<'a> {
     pub runtime_name: &'a str,
     pub host_ip: &'a str,
     pub now: Time,
+    /// `started` and `ready` of running containers, from their probes (absent: both true).
+    pub health: &'a HashMap<String, ContainerHealth>,
+    /// The pod failed for good for this `(reason, message)` (DeadlineExceeded).
+    pub terminal: Option<(&'a str, &'a str)>,
 }
 
 fn time(t: Option<k8s_openapi::jiff::Timestamp>) -> Option<Time> {
@@ -64,12 +69,30 @@ fn waiting(reason: &str, message: Option<&str>) -> ContainerState {
     }
 }
 
-fn container_statuses(input: &StatusInput<'_>) -> Vec<ApiContainerStatus> {
+fn has_init(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .is_some_and(|i| !i.is_empty())
+}
+
+/// `convertToAPIContainerStatuses` for the app containers, or (`init`) the init containers.
+fn container_statuses(input: &StatusInput<'_>, init: bool) -> Vec<ApiContainerStatus> {
     let spec = input.pod.spec.as_ref();
     let policy = restart_policy(input.pod);
     let scheme = input.runtime_name;
-    spec.map(|s| s.containers.as_slice())
-        .unwrap_or_default()
+    // Until the init containers are done, what has not started is PodInitializing.
+    let default_reason = if has_init(input.pod) {
+        "PodInitializing"
+    } else {
+        "ContainerCreating"
+    };
+    let containers = match (spec, init) {
+        (Some(s), false) => s.containers.as_slice(),
+        (Some(s), true) => s.init_containers.as_deref().unwrap_or_default(),
+        (None, _) => &[],
+    };
+    containers
         .iter()
         .map(|container| {
             let latest = input.runtime.latest(&container.name);
@@ -83,7 +106,7 @@ fn container_statuses(input: &StatusInput<'_>) -> Vec<ApiContainerStatus> {
                 ready: false,
                 started: Some(false),
                 last_state: previous.map(|p| terminated(p, scheme)),
-                state: Some(waiting("ContainerCreating", None)),
+                state: Some(waiting(default_reason, None)),
                 ..ApiContainerStatus::default()
             };
             if let Some(c) = latest {
@@ -95,10 +118,23 @@ fn container_statuses(input: &StatusInput<'_>) -> Vec<ApiContainerStatus> {
                             }),
                             ..ContainerState::default()
                         });
-                        status.ready = true;
-                        status.started = Some(true);
+                        let health =
+                            input
+                                .health
+                                .get(&container.name)
+                                .copied()
+                                .unwrap_or(ContainerHealth {
+                                    started: true,
+                                    ready: true,
+                                });
+                        // A running init container is not ready: it is not done.
+                        status.ready = health.ready && !init;
+                        status.started = Some(health.started);
                     }
-                    State::Exited => status.state = Some(terminated(c, scheme)),
+                    State::Exited => {
+                        status.state = Some(terminated(c, scheme));
+                        status.ready = init && c.exit_code == Some(0);
+                    }
                     State::Created | State::Unknown => {}
                 }
             }
@@ -124,8 +160,40 @@ fn container_statuses(input: &StatusInput<'_>) -> Vec<ApiContainerStatus> {
         .collect()
 }
 
-/// `getPhase` for a pod without init containers.
-pub fn phase(pod: &Pod, statuses: &[ApiContainerStatus]) -> &'static str {
+/// `getPhase`: init containers first (pending while any is not done, failed when one failed
+/// and the policy is Never), then the app containers.
+pub fn phase(
+    pod: &Pod,
+    statuses: &[ApiContainerStatus],
+    init_statuses: &[ApiContainerStatus],
+) -> &'static str {
+    let (mut pending_init, mut failed_init) = (0, 0);
+    for c in pod
+        .spec
+        .iter()
+        .flat_map(|s| s.init_containers.iter().flatten())
+    {
+        let Some(st) = init_statuses.iter().find(|s| s.name == c.name) else {
+            pending_init += 1;
+            continue;
+        };
+        let state = st.state.clone().unwrap_or_default();
+        if state.running.is_some() {
+            pending_init += 1;
+        } else if let Some(t) = state.terminated {
+            if t.exit_code != 0 {
+                failed_init += 1;
+            }
+        } else if state.waiting.is_some() {
+            match st.last_state.as_ref().and_then(|l| l.terminated.as_ref()) {
+                Some(t) if t.exit_code != 0 => failed_init += 1,
+                Some(_) => {}
+                None => pending_init += 1,
+            }
+        } else {
+            pending_init += 1;
+        }
+    }
     let (mut running, mut waiting, mut stopped, mut succeeded, mut unknown) = (0, 0, 0, 0, 0);
     for c in pod.spec.iter().flat_map(|s| &s.containers) {
         let Some(st) = statuses.iter().find(|s| s.name == c.name) else {
@@ -155,7 +223,17 @@ pub fn phase(pod: &Pod, statuses: &[ApiContainerStatus]) -> &'static str {
         }
     }
     let policy = restart_policy(pod);
-    if waiting > 0 {
+    let any_started = statuses.iter().any(|s| {
+        s.state
+            .as_ref()
+            .is_some_and(|st| st.running.is_some() || st.terminated.is_some())
+            || s.last_state
+                .as_ref()
+                .is_some_and(|l| l.terminated.is_some())
+    });
+    if failed_init > 0 && policy == "Never" {
+        "Failed"
+    } else if (pending_init > 0 && !any_started) || waiting > 0 {
         "Pending"
     } else if running > 0 && unknown == 0 {
         "Running"
@@ -184,10 +262,45 @@ fn condition(type_: &str, ok: bool, reason: Option<&str>, message: Option<String
     }
 }
 
+/// `GeneratePodInitializedCondition`.
+fn initialized(
+    phase: &str,
+    statuses: &[ApiContainerStatus],
+    init_statuses: &[ApiContainerStatus],
+) -> PodCondition {
+    let incomplete: Vec<&str> = init_statuses
+        .iter()
+        .filter(|s| !s.ready)
+        .map(|s| s.name.as_str())
+        .collect();
+    let app_started = statuses
+        .iter()
+        .any(|s| s.state.as_ref().is_some_and(|st| st.waiting.is_none()));
+    if phase == "Succeeded" && !init_statuses.is_empty() {
+        condition("Initialized", true, Some("PodCompleted"), None)
+    } else if incomplete.is_empty() || app_started {
+        condition("Initialized", true, None, None)
+    } else {
+        condition(
+            "Initialized",
+            false,
+            Some("ContainersNotInitialized"),
+            Some(format!(
+                "containers with incomplete status: [{}]",
+                incomplete.join(" ")
+            )),
+        )
+    }
+}
+
 pub fn generate(input: &StatusInput<'_>) -> ApiStatus {
     let old = input.pod.status.clone().unwrap_or_default();
-    let statuses = container_statuses(input);
-    let phase = phase(input.pod, &statuses);
+    let statuses = container_statuses(input, false);
+    let init_statuses = container_statuses(input, true);
+    let phase = match input.terminal {
+        Some(_) => "Failed",
+        None => phase(input.pod, &statuses, &init_statuses),
+    };
     let sandbox = input.runtime.sandbox().filter(|s| s.ready);
     let pod_ip = sandbox.and_then(|s| s.ip.clone());
 
@@ -215,7 +328,7 @@ pub fn generate(input: &StatusInput<'_>) -> ApiStatus {
     };
     let mut conditions = vec![
         condition("PodReadyToStartContainers", pod_ip.is_some(), None, None),
-        condition("Initialized", true, None, None),
+        initialized(phase, &statuses, &init_statuses),
         ready_condition("Ready"),
         ready_condition("ContainersReady"),
     ];
@@ -244,8 +357,11 @@ pub fn generate(input: &StatusInput<'_>) -> ApiStatus {
         pod_ip: pod_ip.clone(),
         pod_ips: pod_ip.map(|ip| vec![PodIP { ip }]),
         start_time: old.start_time.clone().or_else(|| Some(input.now.clone())),
+        init_container_statuses: (!init_statuses.is_empty()).then_some(init_statuses),
         container_statuses: Some(statuses),
         qos_class: old.qos_class.clone(),
+        reason: input.terminal.map(|(r, _)| r.to_string()),
+        message: input.terminal.map(|(_, m)| m.to_string()),
         nominated_node_name: old.nominated_node_name.clone(),
         ..ApiStatus::default()
     }
@@ -316,7 +432,151 @@ mod tests {
             runtime_name: "docker",
             host_ip: "172.18.0.2",
             now: Time(Timestamp::UNIX_EPOCH),
+            health: &HashMap::new(),
+            terminal: None,
         })
+    }
+
+    fn with_init(policy: &str) -> Pod {
+        let mut p = pod(policy);
+        p.spec.as_mut().unwrap().init_containers = Some(vec![
+            serde_json::from_value(json!({"name": "setup", "image": "busybox"})).unwrap(),
+        ]);
+        p
+    }
+
+    fn named(name: &str, mut c: ContainerStatus) -> ContainerStatus {
+        c.name = name.into();
+        c.id = format!("{name}-{}", c.attempt);
+        c
+    }
+
+    fn condition_of<'a>(s: &'a serde_json::Value, type_: &str) -> &'a serde_json::Value {
+        s["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == type_)
+            .unwrap()
+    }
+
+    #[test]
+    fn init_containers_hold_the_pod_pending_and_uninitialized() {
+        let p = with_init("Always");
+        let none = HashMap::new();
+        // Running the init container: Pending, PodInitializing for the app, not Initialized.
+        let s = json_of(&status_of(
+            &p,
+            &rt(vec![named("setup", app(0, State::Running, None))]),
+            &none,
+        ));
+        assert_eq!(s["phase"], "Pending");
+        assert_eq!(
+            s["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "PodInitializing"
+        );
+        assert_eq!(s["initContainerStatuses"][0]["ready"], false);
+        let init = condition_of(&s, "Initialized");
+        assert_eq!(
+            (&init["status"], &init["reason"], &init["message"]),
+            (
+                &json!("False"),
+                &json!("ContainersNotInitialized"),
+                &json!("containers with incomplete status: [setup]")
+            )
+        );
+        // Done: Initialized, the init container ready with Completed; the app starts.
+        let s = json_of(&status_of(
+            &p,
+            &rt(vec![
+                named("setup", app(0, State::Exited, Some(0))),
+                app(0, State::Running, None),
+            ]),
+            &none,
+        ));
+        assert_eq!(s["phase"], "Running");
+        assert_eq!(condition_of(&s, "Initialized")["status"], "True");
+        assert_eq!(s["initContainerStatuses"][0]["ready"], true);
+        assert_eq!(
+            s["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+        // A failed init container under Never: the pod fails.
+        let never = with_init("Never");
+        let s = json_of(&status_of(
+            &never,
+            &rt(vec![named("setup", app(0, State::Exited, Some(1)))]),
+            &none,
+        ));
+        assert_eq!(s["phase"], "Failed");
+        // Under Always it is retried: Pending meanwhile.
+        let s = json_of(&status_of(
+            &p,
+            &rt(vec![named("setup", app(0, State::Exited, Some(1)))]),
+            &none,
+        ));
+        assert_eq!(s["phase"], "Pending");
+    }
+
+    #[test]
+    fn probes_decide_ready_and_started() {
+        let p = pod("Always");
+        let runtime = rt(vec![app(0, State::Running, None)]);
+        let health = HashMap::from([(
+            "app".to_string(),
+            ContainerHealth {
+                started: true,
+                ready: false,
+            },
+        )]);
+        let s = json_of(&generate(&StatusInput {
+            pod: &p,
+            runtime: &runtime,
+            failures: &HashMap::new(),
+            runtime_name: "docker",
+            host_ip: "172.18.0.2",
+            now: Time(Timestamp::UNIX_EPOCH),
+            health: &health,
+            terminal: None,
+        }));
+        assert_eq!(s["phase"], "Running");
+        assert_eq!(s["containerStatuses"][0]["ready"], false);
+        assert_eq!(s["containerStatuses"][0]["started"], true);
+        let ready = condition_of(&s, "Ready");
+        assert_eq!(
+            (&ready["status"], &ready["message"]),
+            (
+                &json!("False"),
+                &json!("containers with unready status: [app]")
+            )
+        );
+    }
+
+    #[test]
+    fn a_pod_past_its_deadline_fails_with_the_reason() {
+        let p = pod("Always");
+        let runtime = rt(vec![app(0, State::Exited, Some(137))]);
+        let s = json_of(&generate(&StatusInput {
+            pod: &p,
+            runtime: &runtime,
+            failures: &HashMap::new(),
+            runtime_name: "docker",
+            host_ip: "172.18.0.2",
+            now: Time(Timestamp::UNIX_EPOCH),
+            health: &HashMap::new(),
+            terminal: Some((
+                "DeadlineExceeded",
+                "Pod was active on the node longer than the specified deadline",
+            )),
+        }));
+        assert_eq!(
+            (&s["phase"], &s["reason"], &s["message"]),
+            (
+                &json!("Failed"),
+                &json!("DeadlineExceeded"),
+                &json!("Pod was active on the node longer than the specified deadline")
+            )
+        );
     }
 
     fn json_of(s: &ApiStatus) -> serde_json::Value {

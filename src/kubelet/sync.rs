@@ -11,7 +11,9 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use tokio::time::Instant;
 
 use super::backoff::go_duration;
-use super::pod_actions::{KillReason, compute_pod_actions, container_hash};
+use super::pod_actions::{
+    KillReason, compute_pod_actions, container_hash, restart_policy, spec_container,
+};
 use super::run::{Kubelet, pod_ref};
 use super::runtime::{
     ContainerConfig, Mount, PodRef, PodStatus, RuntimeError, SandboxConfig, State,
@@ -28,9 +30,13 @@ struct StartFailure {
 }
 
 /// `format.Pod`: `web_default(<uid>)`.
-fn pod_desc(pod: &PodRef) -> String {
+pub(crate) fn pod_desc(pod: &PodRef) -> String {
     format!("{}_{}({})", pod.name, pod.namespace, pod.uid)
 }
+
+/// The kubelet's active-deadline handler's words.
+pub const DEADLINE_REASON: &str = "DeadlineExceeded";
+pub const DEADLINE_MESSAGE: &str = "Pod was active on the node longer than the specified deadline";
 
 pub(crate) fn trace_key(pod: &PodRef) -> String {
     format!("/registry/pods/{}/{}", pod.namespace, pod.name)
@@ -49,6 +55,16 @@ pub fn refused_privileges(pod: &Pod) -> Option<String> {
         .find(|v| v.host_path.is_some())
     {
         return Some(format!("hostPath volume {:?}", v.name));
+    }
+    // Host ports are published on loopback; on another address only when allowed.
+    if let Some(m) = super::runtime::port_mappings(pod)
+        .into_iter()
+        .find(|m| !matches!(m.host_ip.as_str(), "127.0.0.1" | "::1"))
+    {
+        return Some(format!(
+            "hostPort {} on {} (kubox publishes host ports on 127.0.0.1 unless allowed)",
+            m.host_port, m.host_ip
+        ));
     }
     spec.containers
         .iter()
@@ -88,9 +104,20 @@ impl Kubelet {
         };
         self.note_exits(&status);
         let mut wake = None;
+        let deadline = self.active_deadline(pod, &pref);
+        if deadline.is_some_and(|d| d <= Instant::now()) {
+            self.deadline_exceeded(pod, &pref, &status).await;
+            let status = self
+                .runtime
+                .pod_status(self.node_name(), &pref)
+                .await
+                .map_or(status, |s| self.with_ooms(s));
+            self.write_status(pod, &pref, &status).await;
+            return None;
+        }
         if let Some(what) = refused_privileges(pod).filter(|_| !self.config.allow_privileged) {
             let message = format!(
-                "kubox refuses {what}; start kubox with --allow-privileged to allow privileged containers, host networking and hostPath volumes"
+                "kubox refuses {what}; start kubox with --allow-privileged to allow privileged containers, host networking, hostPath volumes and host ports off loopback"
             );
             let mut memory = self.memory();
             let failures = memory.failures.entry(pref.uid.clone()).or_default();
@@ -112,8 +139,57 @@ impl Kubelet {
             .await
             .map_or(status, |s| self.with_ooms(s));
         self.note_exits(&status);
+        self.prober.observe(&pref.uid, &status);
         self.write_status(pod, &pref, &status).await;
-        wake
+        self.collect_garbage(&status).await;
+        match (wake, deadline) {
+            (Some(w), Some(d)) => Some(w.min(d)),
+            (w, d) => w.or(d),
+        }
+    }
+
+    /// When `activeDeadlineSeconds` runs out: counted from the pod's `startTime` (the kubelet's
+    /// first sync), read once onto tokio's clock.
+    fn active_deadline(&self, pod: &Pod, pref: &PodRef) -> Option<Instant> {
+        let seconds = pod.spec.as_ref()?.active_deadline_seconds?;
+        let first_seen = *self
+            .memory()
+            .first_seen
+            .entry(pref.uid.clone())
+            .or_insert_with(|| {
+                let running_for = pod
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.start_time.as_ref())
+                    .and_then(|t| Duration::try_from(now().0 - t.0).ok())
+                    .unwrap_or_default();
+                Instant::now()
+                    .checked_sub(running_for)
+                    .unwrap_or_else(Instant::now)
+            });
+        Some(first_seen + Duration::from_secs(seconds.max(0) as u64))
+    }
+
+    /// The pod ran past its deadline: said once, its containers stopped, and it stays Failed.
+    async fn deadline_exceeded(&self, pod: &Pod, pref: &PodRef, status: &PodStatus) {
+        let first = self.memory().deadline_exceeded.insert(pref.uid.clone());
+        if first {
+            self.pod_event(
+                pod,
+                None,
+                EventType::Normal,
+                DEADLINE_REASON,
+                DEADLINE_MESSAGE,
+            )
+            .await;
+        }
+        if status.containers.iter().any(|c| c.state == State::Running) {
+            self.teardown_running(pod, status, grace_period(pod)).await;
+        }
+    }
+
+    pub(crate) fn probe_verdicts(&self, uid: &str) -> super::pod_actions::ProbeVerdicts {
+        self.prober.verdicts(uid)
     }
 
     /// Exited containers the runtime sent an `oom` event for end `OOMKilled`, whatever the
@@ -153,7 +229,7 @@ impl Kubelet {
         pref: &PodRef,
         status: &PodStatus,
     ) -> Option<Instant> {
-        let actions = compute_pod_actions(pod, status);
+        let actions = compute_pod_actions(pod, status, &self.probe_verdicts(&pref.uid));
         if actions.is_empty() {
             return None;
         }
@@ -170,19 +246,22 @@ impl Kubelet {
             )
             .await;
         }
-        if actions.kill_pod {
-            self.teardown_running(pod, status, grace).await;
-        }
+        let restart_on_failure = restart_policy(pod) != "Never";
         for (id, name, why) in &actions.kill {
-            let message = match why {
-                KillReason::SpecChanged => {
-                    format!("Container {name} definition changed, will be restarted")
-                }
-                KillReason::NotStarted => format!("Stopping container {name}"),
-            };
+            let restart = *why == KillReason::SpecChanged || restart_on_failure;
+            let message = why.message(name, restart);
             self.pod_event(pod, Some(name), EventType::Normal, "Killing", &message)
                 .await;
-            let _ = self.runtime.stop_container(id, grace).await;
+            self.stop_with_hook(pod, name, id, grace).await;
+        }
+        if actions.kill_pod {
+            let mut rest = status.clone();
+            rest.containers
+                .retain(|c| !actions.kill.iter().any(|(id, _, _)| *id == c.id));
+            self.teardown_running(pod, &rest, grace).await;
+        }
+        for id in &actions.prune_init {
+            let _ = self.runtime.remove_container(id).await;
         }
         let sandbox_id = if actions.create_sandbox {
             let started = std::time::Instant::now();
@@ -191,6 +270,7 @@ impl Kubelet {
                 node: self.node_name().to_string(),
                 attempt: actions.sandbox_attempt,
                 hostname: pref.name.clone(),
+                port_mappings: super::runtime::port_mappings(pod),
             };
             match self.runtime.run_sandbox(&config).await {
                 Ok(id) => {
@@ -236,13 +316,9 @@ impl Kubelet {
                 .unwrap_or_default()
         };
         let mut wake: Option<Instant> = None;
-        let spec_containers = pod
-            .spec
-            .as_ref()
-            .map(|s| s.containers.clone())
-            .unwrap_or_default();
+        let spec = pod.spec.as_ref()?;
         for name in &actions.start {
-            let Some(container) = spec_containers.iter().find(|c| &c.name == name) else {
+            let Some(container) = spec_container(spec, name) else {
                 continue;
             };
             let restart_key = format!("{}/{}", pref.uid, name);
@@ -315,7 +391,6 @@ impl Kubelet {
                 }
             }
         }
-        self.collect_garbage(status).await;
         wake
     }
 
@@ -352,7 +427,7 @@ impl Kubelet {
             pod: pref.clone(),
             node: self.node_name().to_string(),
             sandbox_id: sandbox_id.to_string(),
-            container: container.clone(),
+            container: super::security::effective_container(pod, container),
             env: resolve_env(pod, container, pod_ip, &self.config.node.internal_ip),
             mounts: self.mounts(pod, container).map_err(|message| {
                 (
@@ -399,6 +474,17 @@ impl Kubelet {
             &format!("Started container {name}"),
         )
         .await;
+        if let Err(message) = self.post_start(pod, container, &id, pod_ip).await {
+            // A failed postStart hook kills the container; it starts again per policy.
+            self.stop_with_hook(pod, name, &id, grace_period(pod)).await;
+            return Err((
+                StartFailure {
+                    reason: "PostStartHookError",
+                    message,
+                },
+                None,
+            ));
+        }
         Ok(())
     }
 
@@ -638,6 +724,15 @@ impl Kubelet {
     /// Keeps the newest exited instance of each container (for logs --previous and lastState)
     /// and removes older ones (the kubelet's container GC, MaxPerPodContainer 1).
     async fn collect_garbage(&self, status: &PodStatus) {
+        // Dead sandboxes other than the latest (replaced ones) hold nothing any more.
+        let latest = status.sandboxes.iter().map(|s| s.attempt).max();
+        for s in status
+            .sandboxes
+            .iter()
+            .filter(|s| !s.ready && Some(s.attempt) != latest)
+        {
+            let _ = self.runtime.remove_sandbox(&s.id).await;
+        }
         let mut by_name: BTreeMap<&str, Vec<&super::runtime::ContainerStatus>> = BTreeMap::new();
         for c in status
             .containers
@@ -656,6 +751,19 @@ impl Kubelet {
     }
 
     async fn write_status(&self, pod: &Pod, pref: &PodRef, runtime: &PodStatus) {
+        // A static pod's status lives on its mirror pod (none yet: nothing to write to).
+        let mirror;
+        let pod = if self.static_uids().contains(&pref.uid) {
+            match self.api.get::<Pod>(Some(&pref.namespace), &pref.name) {
+                Ok(m) if super::static_pods::mirror_of(&m) == Some(pref.uid.as_str()) => {
+                    mirror = m;
+                    &mirror
+                }
+                _ => return,
+            }
+        } else {
+            pod
+        };
         let failures = self
             .memory()
             .failures
@@ -664,6 +772,12 @@ impl Kubelet {
             .unwrap_or_default();
         let runtime_name = self.runtime_name();
         let host_ip = self.config.node.internal_ip.clone();
+        let health = self.prober.health(pod, runtime);
+        let terminal = self
+            .memory()
+            .deadline_exceeded
+            .contains(&pref.uid)
+            .then_some((DEADLINE_REASON, DEADLINE_MESSAGE));
         let generated = generate(&StatusInput {
             pod,
             runtime,
@@ -671,6 +785,8 @@ impl Kubelet {
             runtime_name: &runtime_name,
             host_ip: &host_ip,
             now: now(),
+            health: &health,
+            terminal,
         });
         if pod.status.as_ref() == Some(&generated) {
             return;
@@ -680,7 +796,10 @@ impl Kubelet {
         let result = self
             .api
             .modify_status::<Pod>(Some(&pref.namespace), &pref.name, &self.caller(), |cur| {
-                if cur.metadata.uid.as_deref() != Some(pref.uid.as_str()) {
+                // A static pod's status goes to its mirror pod.
+                if cur.metadata.uid.as_deref() != Some(pref.uid.as_str())
+                    && super::static_pods::mirror_of(cur) != Some(pref.uid.as_str())
+                {
                     return Err(crate::api::ApiError::not_found("pods", "", &pref.name));
                 }
                 let mut next = cur.clone();
@@ -691,6 +810,8 @@ impl Kubelet {
                     runtime_name: &runtime_name,
                     host_ip: &host_ip,
                     now: now(),
+                    health: &health,
+                    terminal,
                 }));
                 Ok(next)
             })
@@ -728,7 +849,7 @@ impl Kubelet {
         }
         let stops = running
             .iter()
-            .map(|c| self.runtime.stop_container(&c.id, grace));
+            .map(|c| self.stop_with_hook(pod, &c.name, &c.id, grace));
         futures::future::join_all(stops).await;
         for s in status.sandboxes.iter().filter(|s| s.ready) {
             let _ = self.runtime.stop_sandbox(&s.id).await;

@@ -120,6 +120,7 @@ impl TestNode {
             node: self.name.clone(),
             attempt: 0,
             hostname: pod.name.clone(),
+            port_mappings: Vec::new(),
         }
     }
 

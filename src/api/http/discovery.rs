@@ -42,6 +42,7 @@ pub const RESOURCES: &[ServedResource] = &[
             ("binding", "Binding", &["create"]),
             ("log", "Pod", &["get"]),
             ("exec", "PodExecOptions", &["create", "get"]),
+            ("eviction", "Eviction", &["create"]),
         ],
     },
     ServedResource {
@@ -193,13 +194,19 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
             "categories": r.categories,
         }));
         for (sub, kind, verbs) in r.subresources {
-            resources.push(json!({
+            let mut entry = json!({
                 "name": format!("{}/{sub}", r.plural),
                 "singularName": "",
                 "namespaced": r.namespaced,
                 "kind": kind,
                 "verbs": verbs,
-            }));
+            });
+            if *sub == "eviction" {
+                // Its kind lives in policy/v1: kubectl drain finds the eviction API by this.
+                entry["group"] = json!("policy");
+                entry["version"] = json!("v1");
+            }
+            resources.push(entry);
         }
     }
     if resources.is_empty() {

@@ -82,20 +82,7 @@ pub async fn pod_exec(
     let checked = async {
         let pod: Pod = st.api.get(Some(namespace), name)?;
         let container = container_to_use(&pod, container.as_deref())?;
-        let node = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.node_name.clone())
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| {
-                ApiError::bad_request(format!("pod {name} does not have a host assigned"))
-            })?;
-        let kubelet = st
-            .kubelets
-            .iter()
-            .find(|k| k.node_name() == node)
-            .cloned()
-            .ok_or_else(|| ApiError::unavailable(format!("no kubelet answers for node {node}")))?;
+        let kubelet = super::logs::node_kubelet(st, &pod)?;
         Ok::<_, ApiError>((pod, container, kubelet))
     };
     let (pod, container, kubelet) = match checked.await {

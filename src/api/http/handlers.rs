@@ -226,6 +226,35 @@ where
                 &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
             ))
         }
+        (Method::POST, Some(name), Some("eviction")) if K::KIND == "Pod" => {
+            let ns = ns.unwrap_or("default");
+            let bytes = request::read_body(req.body).await?;
+            let value = request::body_value(&bytes, "application/json")?;
+            let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+            if kind != "Eviction" {
+                return Err(ApiError::bad_request(format!(
+                    "the body of an eviction is a policy/v1 Eviction, not {kind:?}"
+                )));
+            }
+            let options: DeleteOptions = match value.get("deleteOptions") {
+                Some(o) => serde_json::from_value(o.clone())
+                    .map_err(|e| ApiError::bad_request(format!("deleteOptions: {e}")))?,
+                None => DeleteOptions::default(),
+            };
+            let params = DeleteParams {
+                grace_period_seconds: options.grace_period_seconds,
+                uid: options.preconditions.as_ref().and_then(|p| p.uid.clone()),
+                resource_version: options
+                    .preconditions
+                    .as_ref()
+                    .and_then(|p| p.resource_version.clone()),
+            };
+            api.evict(ns, name, &params, &caller).await?;
+            Ok(response::with_status(
+                StatusCode::CREATED,
+                &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+            ))
+        }
         (Method::PUT, Some(name), None) => {
             let (obj, warnings) = read_object::<K>(req).await?;
             let updated = api.replace(ns, name, obj, &caller).await?;

@@ -7,6 +7,7 @@ mod decisions;
 pub mod discovery;
 mod exec;
 mod handlers;
+mod kubelet_switch;
 mod logs;
 mod request;
 mod response;
@@ -73,6 +74,14 @@ pub fn router(state: HttpState) -> Router {
         .route(
             "/kubox/v1/decisions/{namespace}/{name}",
             get(decisions::pod_decisions),
+        )
+        .route(
+            "/kubox/v1/nodes/{name}/kubelet",
+            get(kubelet_switch::kubelet_state),
+        )
+        .route(
+            "/kubox/v1/nodes/{name}/kubelet/{action}",
+            any(kubelet_switch::kubelet_switch),
         )
         .route("/apis/{group}", get(handlers::api_group))
         .route("/apis/{group}/{version}", get(handlers::group_version))

@@ -300,10 +300,30 @@ impl Runtime for DockerRuntime {
             image: Some(PAUSE_IMAGE.into()),
             hostname: (!config.hostname.is_empty()).then(|| config.hostname.clone()),
             labels: Some(sandbox_labels(config).into_iter().collect()),
+            exposed_ports: (!config.port_mappings.is_empty()).then(|| {
+                config
+                    .port_mappings
+                    .iter()
+                    .map(|m| format!("{}/{}", m.container_port, m.protocol))
+                    .collect()
+            }),
             host_config: Some(HostConfig {
                 network_mode: Some("bridge".into()),
                 // Joinable by the pod's containers (the daemon's default is `private`).
                 ipc_mode: Some("shareable".into()),
+                port_bindings: (!config.port_mappings.is_empty()).then(|| {
+                    let mut map: bollard::models::PortMap = HashMap::new();
+                    for m in &config.port_mappings {
+                        map.entry(format!("{}/{}", m.container_port, m.protocol))
+                            .or_insert_with(|| Some(Vec::new()))
+                            .get_or_insert_with(Vec::new)
+                            .push(bollard::models::PortBinding {
+                                host_ip: Some(m.host_ip.clone()),
+                                host_port: Some(m.host_port.to_string()),
+                            });
+                    }
+                    map
+                }),
                 ..Default::default()
             }),
             ..Default::default()

@@ -75,6 +75,41 @@ pub struct SandboxConfig {
     /// 0 for the first sandbox of this pod, then 1, 2... when it had to be recreated.
     pub attempt: u32,
     pub hostname: String,
+    /// The pod's `hostPort`s, published by the sandbox (which owns the network namespace).
+    pub port_mappings: Vec<PortMapping>,
+}
+
+/// A container port published on the host (`ports[].hostPort`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortMapping {
+    pub container_port: u16,
+    pub host_port: u16,
+    /// `tcp`, `udp` or `sctp`.
+    pub protocol: String,
+    pub host_ip: String,
+}
+
+/// The pod's host ports. kubox publishes them on 127.0.0.1 unless `hostIP` says otherwise
+/// (Kubernetes' default is every address; kubox listens on loopback only by default).
+pub fn port_mappings(pod: &k8s_openapi::api::core::v1::Pod) -> Vec<PortMapping> {
+    pod.spec
+        .iter()
+        .flat_map(|s| s.containers.iter())
+        .flat_map(|c| c.ports.iter().flatten())
+        .filter_map(|p| {
+            let host_port = u16::try_from(p.host_port.filter(|h| *h > 0)?).ok()?;
+            Some(PortMapping {
+                container_port: u16::try_from(p.container_port).ok()?,
+                host_port,
+                protocol: p.protocol.as_deref().unwrap_or("TCP").to_lowercase(),
+                host_ip: p
+                    .host_ip
+                    .clone()
+                    .filter(|ip| !ip.is_empty())
+                    .unwrap_or_else(|| "127.0.0.1".into()),
+            })
+        })
+        .collect()
 }
 
 /// A volume mount resolved to a host directory (emptyDir lives under the kubelet's pod dir).
@@ -281,6 +316,12 @@ pub trait Runtime: Send + Sync + 'static {
         id: &str,
         options: &LogOptions,
     ) -> RuntimeResult<BoxStream<'static, RuntimeResult<bytes::Bytes>>>;
+
+    /// How a simulated container answers any probe (healthy or not). `None` for a real
+    /// runtime, whose probes go through `exec` or over the pod's network.
+    async fn simulated_health(&self, _container_id: &str) -> Option<bool> {
+        None
+    }
 
     /// Runs a command in a running container (`kubectl exec`, exec probes, exec hooks).
     async fn exec(&self, id: &str, request: &exec::ExecRequest)

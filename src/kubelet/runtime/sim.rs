@@ -6,6 +6,11 @@
 //! that long after it starts (`oom` as the code ends it `OOMKilled`, exit code 137). Without the
 //! annotation a container runs until it is stopped. Every pull succeeds unless the image name
 //! contains `does-not-exist`. `exec` answers a few commands itself (see `sim_shell`).
+//!
+//! `sim.kubox.io/health-<container>: "fail after 10s"` scripts how the container answers its
+//! probes (`ok`, `fail`, `ok after 5s`, `fail after 10s`, from its start); without it, every
+//! probe succeeds. No process or network exists here, so probes of every kind (exec, httpGet,
+//! tcpSocket) take their answer from this script.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -24,6 +29,43 @@ use super::{
 
 /// The annotation prefix that scripts a simulated container's exit.
 pub const EXIT_ANNOTATION_PREFIX: &str = "sim.kubox.io/exit-";
+/// The annotation prefix that scripts how a simulated container answers its probes.
+pub const HEALTH_ANNOTATION_PREFIX: &str = "sim.kubox.io/health-";
+
+/// How a simulated container answers probes: healthy or not, switching once, that long after
+/// it started (`"fail after 10s"`: healthy for ten seconds, then failing).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Health {
+    healthy_at_first: bool,
+    switch_after: Option<Duration>,
+}
+
+/// `"ok"`, `"fail"`, `"ok after 5s"`, `"fail after 10s"`.
+fn parse_health(text: &str) -> Option<Health> {
+    let (state, after) = match text.trim().split_once(" after ") {
+        Some((state, after)) => {
+            let secs: f64 = after.trim().strip_suffix('s')?.parse().ok()?;
+            (state.trim(), Some(Duration::from_secs_f64(secs.max(0.0))))
+        }
+        None => (text.trim(), None),
+    };
+    let healthy = match state {
+        "ok" => true,
+        "fail" => false,
+        _ => return None,
+    };
+    Some(match after {
+        // "fail after 10s": healthy first; "ok after 5s": failing first.
+        Some(after) => Health {
+            healthy_at_first: !healthy,
+            switch_after: Some(after),
+        },
+        None => Health {
+            healthy_at_first: healthy,
+            switch_after: None,
+        },
+    })
+}
 
 #[derive(Debug, Clone)]
 struct SimContainer {
@@ -34,12 +76,17 @@ struct SimContainer {
     sandbox_attempt: u32,
     ip: Option<String>,
     exit: Option<(i32, Duration)>,
+    health: Option<Health>,
+    /// When it started, on tokio's clock (for the health script).
+    started: Option<tokio::time::Instant>,
     logs: Vec<String>,
 }
 
 #[derive(Default)]
 struct World {
     containers: HashMap<String, SimContainer>,
+    /// Container (and sandbox) IDs by pod uid, so one pod's status does not scan them all.
+    by_pod: HashMap<String, std::collections::BTreeSet<String>>,
     images: HashSet<String>,
     next_id: u64,
     next_ip: u32,
@@ -49,6 +96,8 @@ struct World {
 #[derive(Clone)]
 pub struct SimRuntime {
     world: Arc<Mutex<World>>,
+    /// Off: every call fails as a stopped daemon's would (node-fault tests).
+    up: Arc<std::sync::atomic::AtomicBool>,
     events: broadcast::Sender<(String, RuntimeEvent)>,
     start_latency: Duration,
 }
@@ -78,13 +127,51 @@ fn parse_exit(text: &str) -> Option<(i32, Duration)> {
     Some((code, Duration::from_secs_f64(secs.max(0.0))))
 }
 
+impl World {
+    fn insert(&mut self, id: String, c: SimContainer) {
+        self.by_pod
+            .entry(c.pod.uid.clone())
+            .or_default()
+            .insert(id.clone());
+        self.containers.insert(id, c);
+    }
+
+    fn remove(&mut self, id: &str) -> Option<SimContainer> {
+        let c = self.containers.remove(id)?;
+        if let Some(ids) = self.by_pod.get_mut(&c.pod.uid) {
+            ids.remove(id);
+            if ids.is_empty() {
+                self.by_pod.remove(&c.pod.uid);
+            }
+        }
+        Some(c)
+    }
+}
+
 impl SimRuntime {
     pub fn new(start_latency: Duration) -> Self {
         let (events, _) = broadcast::channel(4096);
         SimRuntime {
             world: Arc::new(Mutex::new(World::default())),
+            up: Arc::new(std::sync::atomic::AtomicBool::new(true)),
             events,
             start_latency,
+        }
+    }
+
+    /// Stops (`false`) or restarts (`true`) the simulated daemon: while down, every call fails
+    /// with [`RuntimeError::Unavailable`]; its containers are still there when it returns.
+    pub fn set_up(&self, up: bool) {
+        self.up.store(up, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn check_up(&self) -> RuntimeResult<()> {
+        if self.up.load(std::sync::atomic::Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(RuntimeError::Unavailable(
+                "the simulated daemon is stopped".into(),
+            ))
         }
     }
 
@@ -133,14 +220,21 @@ impl SimRuntime {
         self.world().containers.len()
     }
 
-    fn status_of(&self, node: &str, filter: impl Fn(&PodRef) -> bool) -> Vec<PodStatus> {
+    /// The pods on `node`, or only the pod `uid`.
+    fn status_of(&self, node: &str, uid: Option<&str>) -> Vec<PodStatus> {
         let w = self.world();
         let mut by_pod: BTreeMap<String, PodStatus> = BTreeMap::new();
-        for c in w
-            .containers
-            .values()
-            .filter(|c| c.node == node && filter(&c.pod))
-        {
+        let chosen: Vec<&SimContainer> = match uid {
+            Some(uid) => w
+                .by_pod
+                .get(uid)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| w.containers.get(id))
+                .collect(),
+            None => w.containers.values().collect(),
+        };
+        for c in chosen.into_iter().filter(|c| c.node == node) {
             let entry = by_pod
                 .entry(c.pod.uid.clone())
                 .or_insert_with(|| PodStatus::empty(c.pod.clone()));
@@ -163,6 +257,7 @@ impl SimRuntime {
 #[async_trait::async_trait]
 impl Runtime for SimRuntime {
     async fn version(&self) -> RuntimeResult<RuntimeVersion> {
+        self.check_up()?;
         Ok(RuntimeVersion {
             name: "kubox-sim".into(),
             version: env!("CARGO_PKG_VERSION").into(),
@@ -170,6 +265,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn list_images(&self) -> RuntimeResult<Vec<Image>> {
+        self.check_up()?;
         let w = self.world();
         let mut images: Vec<Image> = w
             .images
@@ -185,6 +281,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn image_present(&self, image: &str) -> RuntimeResult<Option<String>> {
+        self.check_up()?;
         Ok(self
             .world()
             .images
@@ -215,6 +312,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn run_sandbox(&self, config: &SandboxConfig) -> RuntimeResult<String> {
+        self.check_up()?;
         tokio::time::sleep(self.start_latency).await;
         let id = {
             let mut w = self.world();
@@ -223,7 +321,7 @@ impl Runtime for SimRuntime {
             let id = format!("{:064x}", w.next_id);
             let ip = format!("10.88.{}.{}", (w.next_ip / 250) % 250, w.next_ip % 250 + 2);
             let now = Timestamp::now();
-            w.containers.insert(
+            w.insert(
                 id.clone(),
                 SimContainer {
                     node: config.node.clone(),
@@ -232,6 +330,8 @@ impl Runtime for SimRuntime {
                     sandbox_attempt: config.attempt,
                     ip: Some(ip),
                     exit: None,
+                    health: None,
+                    started: None,
                     logs: Vec::new(),
                     status: ContainerStatus {
                         id: id.clone(),
@@ -257,6 +357,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn stop_sandbox(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
         let mut w = self.world();
         if let Some(c) = w.containers.get_mut(id)
             && c.status.state == State::Running
@@ -269,11 +370,13 @@ impl Runtime for SimRuntime {
     }
 
     async fn remove_sandbox(&self, id: &str) -> RuntimeResult<()> {
-        self.world().containers.remove(id);
+        self.check_up()?;
+        self.world().remove(id);
         Ok(())
     }
 
     async fn create_container(&self, config: &ContainerConfig) -> RuntimeResult<String> {
+        self.check_up()?;
         let mut w = self.world();
         let Some(sandbox) = w.containers.get(&config.sandbox_id) else {
             return Err(RuntimeError::Create(format!(
@@ -292,7 +395,14 @@ impl Runtime for SimRuntime {
                 config.container.name
             ))
             .and_then(|t| parse_exit(t));
-        w.containers.insert(
+        let health = config
+            .pod_annotations
+            .get(&format!(
+                "{HEALTH_ANNOTATION_PREFIX}{}",
+                config.container.name
+            ))
+            .and_then(|t| parse_health(t));
+        w.insert(
             id.clone(),
             SimContainer {
                 node: config.node.clone(),
@@ -301,6 +411,8 @@ impl Runtime for SimRuntime {
                 sandbox_attempt: 0,
                 ip,
                 exit,
+                health,
+                started: None,
                 logs: Vec::new(),
                 status: ContainerStatus {
                     id: id.clone(),
@@ -323,6 +435,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn start_container(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
         tokio::time::sleep(self.start_latency).await;
         let (node, uid, exit) = {
             let mut w = self.world();
@@ -331,6 +444,7 @@ impl Runtime for SimRuntime {
             };
             c.status.state = State::Running;
             c.status.started_at = Some(Timestamp::now());
+            c.started = Some(tokio::time::Instant::now());
             c.logs.push(format!(
                 "kubox-sim: started {} (image {})",
                 c.status.name, c.status.image
@@ -350,13 +464,15 @@ impl Runtime for SimRuntime {
     }
 
     async fn stop_container(&self, id: &str, _grace: Duration) -> RuntimeResult<()> {
+        self.check_up()?;
         // A simulated process honours SIGTERM at once: exit code 143 (128 + SIGTERM).
         self.exit(id, 143);
         Ok(())
     }
 
     async fn remove_container(&self, id: &str) -> RuntimeResult<()> {
-        let removed = self.world().containers.remove(id);
+        self.check_up()?;
+        let removed = self.world().remove(id);
         if let Some(c) = removed {
             self.emit(&c.node, &c.pod.uid, id, "destroy");
         }
@@ -364,14 +480,30 @@ impl Runtime for SimRuntime {
     }
 
     async fn list_pods(&self, node: &str) -> RuntimeResult<Vec<PodStatus>> {
-        Ok(self.status_of(node, |_| true))
+        self.check_up()?;
+        Ok(self.status_of(node, None))
     }
 
     async fn pod_status(&self, node: &str, pod: &PodRef) -> RuntimeResult<PodStatus> {
+        self.check_up()?;
         Ok(self
-            .status_of(node, |p| p.uid == pod.uid)
+            .status_of(node, Some(&pod.uid))
             .pop()
             .unwrap_or_else(|| PodStatus::empty(pod.clone())))
+    }
+
+    async fn simulated_health(&self, container_id: &str) -> Option<bool> {
+        let w = self.world();
+        let c = w.containers.get(container_id)?;
+        let health = c.health.unwrap_or(Health {
+            healthy_at_first: true,
+            switch_after: None,
+        });
+        let switched = match (health.switch_after, c.started) {
+            (Some(after), Some(started)) => started.elapsed() >= after,
+            _ => false,
+        };
+        Some(health.healthy_at_first != switched)
     }
 
     async fn exec(
@@ -379,6 +511,7 @@ impl Runtime for SimRuntime {
         id: &str,
         request: &super::exec::ExecRequest,
     ) -> RuntimeResult<super::exec::ExecSession> {
+        self.check_up()?;
         let hostname = {
             let w = self.world();
             let Some(c) = w.containers.get(id) else {
@@ -399,6 +532,7 @@ impl Runtime for SimRuntime {
         id: &str,
         options: &LogOptions,
     ) -> RuntimeResult<BoxStream<'static, RuntimeResult<Bytes>>> {
+        self.check_up()?;
         let lines = {
             let w = self.world();
             let Some(c) = w.containers.get(id) else {
@@ -446,6 +580,7 @@ impl Runtime for SimRuntime {
     }
 
     async fn events(&self, node: &str) -> RuntimeResult<BoxStream<'static, RuntimeEvent>> {
+        self.check_up()?;
         let rx = self.events.subscribe();
         let node = node.to_string();
         let stream = futures::stream::unfold(rx, |mut rx| async move {
@@ -477,5 +612,15 @@ mod tests {
             Some((-137, Duration::from_millis(500)))
         );
         assert_eq!(parse_exit("1 later"), None);
+        let health = |first, after: Option<u64>| {
+            Some(Health {
+                healthy_at_first: first,
+                switch_after: after.map(Duration::from_secs),
+            })
+        };
+        assert_eq!(parse_health("fail"), health(false, None));
+        assert_eq!(parse_health("fail after 10s"), health(true, Some(10)));
+        assert_eq!(parse_health("ok after 5s"), health(false, Some(5)));
+        assert_eq!(parse_health("sick"), None);
     }
 }

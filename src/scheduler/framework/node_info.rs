@@ -318,7 +318,10 @@ impl NodeInfo {
             .retain(|p| p.key != key);
         self.requested.sub(&info.requests);
         self.non_zero_requested.sub(&info.non_zero);
-        self.used_ports = self.pods.iter().flat_map(|p| host_ports(&p.pod)).collect();
+        // Ports are a set over all the pods: rebuilt only when the pod held any.
+        if !host_ports(&info.pod).is_empty() {
+            self.used_ports = self.pods.iter().flat_map(|p| host_ports(&p.pod)).collect();
+        }
         Some(info)
     }
 
