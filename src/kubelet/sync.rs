@@ -112,7 +112,7 @@ impl Kubelet {
                 .pod_status(self.node_name(), &pref)
                 .await
                 .map_or(status, |s| self.with_ooms(s));
-            self.write_status(pod, &pref, &status).await;
+            self.write_status(&pref, &status).await;
             return None;
         }
         if let Some(what) = refused_privileges(pod).filter(|_| !self.config.allow_privileged) {
@@ -130,7 +130,7 @@ impl Kubelet {
         } else {
             // As Kubernetes' SyncPod: the status of what is there now (a new pod's containers
             // waiting in ContainerCreating) is set before the runtime is asked to act.
-            self.write_status(pod, &pref, &status).await;
+            self.write_status(&pref, &status).await;
             wake = self.execute(pod, &pref, &status).await;
         }
         let status = self
@@ -140,7 +140,7 @@ impl Kubelet {
             .map_or(status, |s| self.with_ooms(s));
         self.note_exits(&status);
         self.prober.observe(&pref.uid, &status);
-        self.write_status(pod, &pref, &status).await;
+        self.write_status(&pref, &status).await;
         self.collect_garbage(&status).await;
         match (wake, deadline) {
             (Some(w), Some(d)) => Some(w.min(d)),
@@ -750,20 +750,20 @@ impl Kubelet {
         }
     }
 
-    async fn write_status(&self, pod: &Pod, pref: &PodRef, runtime: &PodStatus) {
-        // A static pod's status lives on its mirror pod (none yet: nothing to write to).
-        let mirror;
-        let pod = if self.static_uids().contains(&pref.uid) {
-            match self.api.get::<Pod>(Some(&pref.namespace), &pref.name) {
-                Ok(m) if super::static_pods::mirror_of(&m) == Some(pref.uid.as_str()) => {
-                    mirror = m;
-                    &mirror
-                }
-                _ => return,
+    async fn write_status(&self, pref: &PodRef, runtime: &PodStatus) {
+        // Compare with what the API has now (the pod this worker holds may not show the last
+        // write yet, or someone else's since): unchanged means nothing to write. A static pod's
+        // status lives on its mirror pod (none yet: nothing to write to).
+        let current = match self.api.get::<Pod>(Some(&pref.namespace), &pref.name) {
+            Ok(p)
+                if p.metadata.uid.as_deref() == Some(pref.uid.as_str())
+                    || super::static_pods::mirror_of(&p) == Some(pref.uid.as_str()) =>
+            {
+                p
             }
-        } else {
-            pod
+            _ => return,
         };
+        let pod = &current;
         let failures = self
             .memory()
             .failures
