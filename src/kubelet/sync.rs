@@ -788,6 +788,11 @@ impl Kubelet {
             health: &health,
             terminal,
         });
+        // As stored: times to the second, as the API's JSON carries them (the runtime's have
+        // nanoseconds, which would make every status look new).
+        let generated = serde_json::to_value(&generated)
+            .and_then(serde_json::from_value)
+            .unwrap_or(generated);
         if pod.status.as_ref() == Some(&generated) {
             return;
         }
