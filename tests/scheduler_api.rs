@@ -332,6 +332,18 @@ async fn inter_pod_affinity_sees_bound_pods_and_namespace_labels() {
              preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
         )
     );
+
+    // A cache in its own namespace is what it waited for: that pod's binding (an assigned
+    // pod's add) moves it back to the active queue at once, not at the 5-minute flush.
+    let mut local = pod("local-cache", "100m");
+    local.metadata.labels = Some([("app".to_string(), "cache".to_string())].into());
+    pods.create(local).await.unwrap();
+    let local_node = eventually("local-cache bound", || {
+        pods.get("local-cache").ok()?.spec?.node_name
+    })
+    .await;
+    let lost_node = eventually("lost bound", || pods.get("lost").ok()?.spec?.node_name).await;
+    assert_eq!(lost_node, local_node);
 }
 
 /// A pod already bound to `node` (as if scheduled earlier), with a priority: 0, or that of the

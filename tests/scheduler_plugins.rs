@@ -461,6 +461,11 @@ fn failed_scheduling_message_is_kubernetes_format() {
             ("node-3", "TaintToleration")
         ]
     );
+    // What the queue keeps to know which cluster events may help the pod.
+    assert_eq!(
+        d.unschedulable_plugins,
+        ["NodeResourcesFit", "TaintToleration"]
+    );
     let empty = schedule(&default_framework(), &p, &snapshot(vec![]), 0);
     assert_eq!(
         empty.outcome,

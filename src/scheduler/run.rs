@@ -262,8 +262,28 @@ impl Scheduler {
             let Ok(ev) = ev else { continue };
             match ev {
                 Event::InitApply(pod) | Event::Apply(pod) => {
-                    if let Some(node) = bound_node(&pod).map(str::to_string) {
-                        self.cache().add_pod(Arc::new(pod), &node);
+                    let Some(node) = bound_node(&pod).map(str::to_string) else {
+                        continue;
+                    };
+                    let event = {
+                        let mut cache = self.cache();
+                        // New to the cache, or only assumed until now: an assigned pod's add;
+                        // new labels: its update. Anything else (status) helps no one.
+                        let event = match cache.pod(&pod_key(&pod)) {
+                            None => Some(ClusterEvent::AssignedPodAdded),
+                            Some(old) if bound_node(old).is_none() => {
+                                Some(ClusterEvent::AssignedPodAdded)
+                            }
+                            Some(old) if old.metadata.labels != pod.metadata.labels => {
+                                Some(ClusterEvent::AssignedPodUpdated)
+                            }
+                            Some(_) => None,
+                        };
+                        cache.add_pod(Arc::new(pod), &node);
+                        event
+                    };
+                    if let Some(event) = event {
+                        self.queue.on_cluster_event(event);
                     }
                 }
                 Event::Delete(pod) => {
@@ -377,6 +397,7 @@ impl Scheduler {
                     self.queue.nominate(pod.clone(), node);
                 }
                 let mut qp = qp;
+                qp.unschedulable_plugins = decision.unschedulable_plugins.clone();
                 if let Some(updated) = self
                     .report_unschedulable(&pod, &message, nomination.as_deref())
                     .await

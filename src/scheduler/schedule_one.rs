@@ -142,6 +142,9 @@ pub struct Decision {
     pub sampled: bool,
     /// Set when no node fit and PostFilter plugins ran.
     pub post_filter: Option<PostFilterOutcome>,
+    /// When no node fit: the plugins that rejected nodes (in PreFilter or Filter), which
+    /// decide what cluster events give the pod another try.
+    pub unschedulable_plugins: Vec<&'static str>,
 }
 
 impl Decision {
@@ -208,6 +211,7 @@ fn unschedulable(
     pre_filter_msg: &str,
     decision: &mut Decision,
 ) {
+    decision.unschedulable_plugins = statuses.rejecting_plugins();
     let mut post_filter_msg = String::new();
     if !handle.framework.post_filter.is_empty() {
         let (result, status) = handle
@@ -240,6 +244,7 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
         nodes_feasible: 0,
         sampled: false,
         post_filter: None,
+        unschedulable_plugins: Vec::new(),
     };
     if total == 0 {
         decision.outcome = Outcome::Unschedulable {

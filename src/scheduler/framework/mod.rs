@@ -135,6 +135,18 @@ impl NodeToStatus {
         self.statuses.get(node).unwrap_or(&self.absent)
     }
 
+    /// The plugins that rejected a node, each once, in the order first seen (the
+    /// `UnschedulablePlugins` of kube-scheduler's Diagnosis).
+    pub fn rejecting_plugins(&self) -> Vec<&'static str> {
+        let mut plugins = Vec::new();
+        for s in self.statuses.values().chain([&self.absent]) {
+            if s.is_rejection() && !s.plugin.is_empty() && !plugins.contains(&s.plugin) {
+                plugins.push(s.plugin);
+            }
+        }
+        plugins
+    }
+
     /// How many nodes have a status of their own.
     pub fn len(&self) -> usize {
         self.statuses.len()
