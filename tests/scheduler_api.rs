@@ -332,6 +332,18 @@ async fn inter_pod_affinity_sees_bound_pods_and_namespace_labels() {
              preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling."
         )
     );
+
+    // A cache in its own namespace is what it waited for: that pod's binding (an assigned
+    // pod's add) moves it back to the active queue at once, not at the 5-minute flush.
+    let mut local = pod("local-cache", "100m");
+    local.metadata.labels = Some([("app".to_string(), "cache".to_string())].into());
+    pods.create(local).await.unwrap();
+    let local_node = eventually("local-cache bound", || {
+        pods.get("local-cache").ok()?.spec?.node_name
+    })
+    .await;
+    let lost_node = eventually("lost bound", || pods.get("lost").ok()?.spec?.node_name).await;
+    assert_eq!(lost_node, local_node);
 }
 
 /// A pod already bound to `node` (as if scheduled earlier), with a priority: 0, or that of the
@@ -543,4 +555,53 @@ async fn a_high_priority_pod_preempts_the_cheapest_victims_and_waits_for_them() 
     })
     .await;
     assert!(pods.get_opt("low-a").unwrap().is_none());
+}
+
+/// matchLabelKeys narrow an anti-affinity term to the pods sharing the pod's own value (the API
+/// merges them into the selector on create): a new version may share the node with the old one,
+/// a second pod of the same version may not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anti_affinity_match_label_keys_repel_only_the_same_version() {
+    let env = env().await;
+    add_node(&env, "n1", "4", &[("kubernetes.io/hostname", "n1")], None).await;
+    let pods: Api<Pod> = Api::namespaced(&env.api, "default", Actor::You);
+    let versioned = |name: &str, version: &str| {
+        let mut p = pod(name, "100m");
+        p.metadata.labels = Some(
+            [("app", "web"), ("version", version)]
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .into(),
+        );
+        p.spec.as_mut().unwrap().affinity = Some(
+            serde_json::from_value(serde_json::json!({"podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [{
+                    "labelSelector": {"matchLabels": {"app": "web"}},
+                    "matchLabelKeys": ["version"],
+                    "topologyKey": "kubernetes.io/hostname",
+                }]
+            }}))
+            .unwrap(),
+        );
+        p
+    };
+    pods.create(versioned("web-v1", "v1")).await.unwrap();
+    eventually("web-v1 bound", || pods.get("web-v1").ok()?.spec?.node_name).await;
+    pods.create(versioned("web-v2", "v2")).await.unwrap();
+    let node = eventually("web-v2 bound", || pods.get("web-v2").ok()?.spec?.node_name).await;
+    assert_eq!(node, "n1");
+    pods.create(versioned("web-v2b", "v2")).await.unwrap();
+    let failed = eventually("FailedScheduling", || {
+        events_for(&env, "web-v2b")
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("FailedScheduling"))
+    })
+    .await;
+    assert!(
+        failed
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("didn't match pod anti-affinity rules"),
+        "{failed:?}"
+    );
 }

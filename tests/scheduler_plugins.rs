@@ -451,7 +451,7 @@ fn failed_scheduling_message_is_kubernetes_format() {
     let rejected: Vec<_> = d
         .verdicts
         .iter()
-        .map(|v| (v.node.as_str(), v.status.plugin))
+        .map(|v| (&*v.node, v.status.plugin))
         .collect();
     assert_eq!(
         rejected,
@@ -460,6 +460,11 @@ fn failed_scheduling_message_is_kubernetes_format() {
             ("node-2", "TaintToleration"),
             ("node-3", "TaintToleration")
         ]
+    );
+    // What the queue keeps to know which cluster events may help the pod.
+    assert_eq!(
+        d.unschedulable_plugins,
+        ["NodeResourcesFit", "TaintToleration"]
     );
     let empty = schedule(&default_framework(), &p, &snapshot(vec![]), 0);
     assert_eq!(
@@ -490,8 +495,9 @@ fn scoring_picks_the_emptier_node_and_records_every_plugin() {
         }
     );
     assert_eq!(d.scores.len(), 2);
-    let plugins: Vec<_> = d.scores[0]
-        .plugins
+    let plugins: Vec<_> = d
+        .scores
+        .plugins_of(0)
         .iter()
         .map(|p| (p.plugin, p.weight))
         .collect();
@@ -505,8 +511,12 @@ fn scoring_picks_the_emptier_node_and_records_every_plugin() {
             ("ImageLocality", 1)
         ]
     );
-    for s in &d.scores {
-        assert_eq!(s.total, s.plugins.iter().map(|p| p.weighted).sum::<i64>());
+    for (i, s) in d.scores.iter().enumerate() {
+        let plugins = d.scores.plugins_of(i);
+        assert_eq!(s.total, plugins.iter().map(|p| p.weighted).sum::<i64>());
+        for p in plugins {
+            assert_eq!(p.weighted, p.normalized * p.weight);
+        }
     }
 }
 
@@ -563,7 +573,7 @@ proptest! {
             let p = pod(&format!("p{i}")).requests(&format!("{milli}m"), &format!("{mi}Mi")).build();
             let snap = snapshot(infos.clone());
             if let Outcome::Scheduled { node } = schedule(&fw, &p, &snap, i).outcome {
-                let target = infos.iter_mut().find(|n| n.name == node).unwrap();
+                let target = infos.iter_mut().find(|n| *n.name == *node).unwrap();
                 target.add_pod(Arc::new(PodInfo::new(Arc::new(p))));
             }
         }
@@ -602,7 +612,7 @@ fn schedule_in_turn(nodes: &mut [NodeInfo], pods: Vec<Pod>) -> Vec<Outcome> {
             let snap = snapshot(nodes.to_vec());
             let outcome = schedule(&fw, &p, &snap, i).outcome;
             if let Outcome::Scheduled { node } = &outcome {
-                let target = nodes.iter_mut().find(|n| &n.name == node).unwrap();
+                let target = nodes.iter_mut().find(|n| *n.name == **node).unwrap();
                 target.add_pod(Arc::new(PodInfo::new(Arc::new(p))));
             }
             outcome
@@ -741,9 +751,10 @@ fn soft_spread_and_preferred_affinity_are_scored_with_weight_two() {
     );
     let d = schedule(&default_framework(), &p, &snapshot(nodes), 0);
     assert_eq!(d.outcome, Outcome::Scheduled { node: "b1".into() });
-    let b1 = d.scores.iter().find(|s| s.node == "b1").unwrap();
-    let plugins: Vec<_> = b1
-        .plugins
+    let (b1, _) = d.scores.find("b1").unwrap();
+    let plugins: Vec<_> = d
+        .scores
+        .plugins_of(b1)
         .iter()
         .map(|p| (p.plugin, p.normalized, p.weight))
         .collect();
@@ -751,8 +762,9 @@ fn soft_spread_and_preferred_affinity_are_scored_with_weight_two() {
         &plugins[3..5],
         [("PodTopologySpread", 100, 2), ("InterPodAffinity", 100, 2)]
     );
-    let a1 = d.scores.iter().find(|s| s.node == "a1").unwrap();
-    assert_eq!((a1.plugins[3].normalized, a1.plugins[4].normalized), (0, 0));
+    let (a1, _) = d.scores.find("a1").unwrap();
+    let a1 = d.scores.plugins_of(a1);
+    assert_eq!((a1[3].normalized, a1[4].normalized), (0, 0));
 }
 
 #[test]

@@ -10,10 +10,11 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, HTTPGetAction, Lifecycle, LifecycleHandler, Namespace, Node, Pod, PodCondition,
-    PodSecurityContext, PodSpec, PodStatus, Probe, Taint, Toleration, Volume,
+    Container, HTTPGetAction, Lifecycle, LifecycleHandler, Namespace, Node, Pod, PodAffinityTerm,
+    PodCondition, PodSecurityContext, PodSpec, PodStatus, Probe, Taint, Toleration, Volume,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
 use crate::api::quantity::Quantity;
 
@@ -293,6 +294,7 @@ pub fn add_default_tolerations(pod: &mut Pod) {
 /// The pod strategy's `PrepareForCreate`: a fresh status with phase `Pending`, the QoS
 /// class, and the `SchedulingGated` condition for gated pods.
 pub fn prepare_pod_for_create(pod: &mut Pod) {
+    apply_match_label_keys(pod);
     let qos = qos_class(pod);
     let gated = pod
         .spec
@@ -314,6 +316,67 @@ pub fn prepare_pod_for_create(pod: &mut Pod) {
         conditions,
         ..PodStatus::default()
     });
+}
+
+/// `applyMatchLabelKeysAndMismatchLabelKeys` (MatchLabelKeysInPodAffinity, on by default since
+/// 1.31): in every pod (anti-)affinity term with a label selector, each `matchLabelKeys` key the
+/// pod has a label for becomes `key In (value)`, each `mismatchLabelKeys` key `key NotIn
+/// (value)`, appended to the selector's expressions. Done once, when the pod is created: the
+/// scheduler then only sees ordinary selectors. A nil selector (matches nothing) is left alone.
+pub fn apply_match_label_keys(pod: &mut Pod) {
+    let labels = pod.metadata.labels.clone().unwrap_or_default();
+    let Some(affinity) = pod.spec.as_mut().and_then(|s| s.affinity.as_mut()) else {
+        return;
+    };
+    let mut terms: Vec<&mut PodAffinityTerm> = Vec::new();
+    if let Some(a) = affinity.pod_affinity.as_mut() {
+        terms.extend(
+            a.required_during_scheduling_ignored_during_execution
+                .iter_mut()
+                .flatten(),
+        );
+        terms.extend(
+            a.preferred_during_scheduling_ignored_during_execution
+                .iter_mut()
+                .flatten()
+                .map(|w| &mut w.pod_affinity_term),
+        );
+    }
+    if let Some(a) = affinity.pod_anti_affinity.as_mut() {
+        terms.extend(
+            a.required_during_scheduling_ignored_during_execution
+                .iter_mut()
+                .flatten(),
+        );
+        terms.extend(
+            a.preferred_during_scheduling_ignored_during_execution
+                .iter_mut()
+                .flatten()
+                .map(|w| &mut w.pod_affinity_term),
+        );
+    }
+    for term in terms {
+        let Some(selector) = term.label_selector.as_mut() else {
+            continue;
+        };
+        let keys = [
+            (term.match_label_keys.as_deref(), "In"),
+            (term.mismatch_label_keys.as_deref(), "NotIn"),
+        ];
+        for (keys, operator) in keys {
+            for key in keys.unwrap_or(&[]) {
+                if let Some(value) = labels.get(key) {
+                    selector.match_expressions.get_or_insert_default().push(
+                        LabelSelectorRequirement {
+                            key: key.clone(),
+                            operator: operator.to_string(),
+                            values: Some(vec![value.clone()]),
+                        },
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// Go `qos.ComputePodQOS` over regular and init containers: `BestEffort` when no
@@ -604,6 +667,47 @@ mod tests {
         let mut pod = raw_pod(value);
         default_pod(&mut pod);
         serde_json::to_value(pod).expect("pod serializes")
+    }
+
+    #[test]
+    fn match_label_keys_become_selector_requirements_on_create() {
+        let term = |keys: Json| {
+            let mut t = json!({"topologyKey": "kubernetes.io/hostname",
+                "labelSelector": {"matchLabels": {"app": "web"}}});
+            t.as_object_mut()
+                .unwrap()
+                .extend(keys.as_object().unwrap().clone());
+            t
+        };
+        let pod = defaulted(json!({
+            "metadata": {"name": "web", "namespace": "default",
+                "labels": {"app": "web", "version": "v2", "tenant": "a"}},
+            "spec": {"containers": [{"name": "app", "image": "busybox"}], "affinity": {
+                "podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                    {"weight": 10, "podAffinityTerm": term(json!({"matchLabelKeys": ["version"]}))}]},
+                "podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                    term(json!({"matchLabelKeys": ["version", "absent"], "mismatchLabelKeys": ["tenant"]})),
+                    {"topologyKey": "zone", "matchLabelKeys": ["version"]},
+                ]},
+            }},
+        }));
+        let affinity = &pod["spec"]["affinity"];
+        assert_eq!(
+            affinity["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+                ["labelSelector"],
+            json!({"matchLabels": {"app": "web"}, "matchExpressions": [
+                {"key": "version", "operator": "In", "values": ["v2"]}]})
+        );
+        let anti = &affinity["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+        // A key the pod has no label for adds nothing.
+        assert_eq!(
+            anti[0]["labelSelector"],
+            json!({"matchLabels": {"app": "web"}, "matchExpressions": [
+                {"key": "version", "operator": "In", "values": ["v2"]},
+                {"key": "tenant", "operator": "NotIn", "values": ["a"]}]})
+        );
+        // Without a selector (matches nothing) the term is left as it is.
+        assert_eq!(anti[1].get("labelSelector"), None);
     }
 
     fn web(container: Json) -> Json {

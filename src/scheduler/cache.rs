@@ -1,6 +1,8 @@
 //! The scheduler's cache: every node with the pods bound (or assumed) to it, kept up to date from
-//! watch events, and a cheap per-cycle [`Snapshot`] (nodes are shared `Arc`s, copied only when
-//! they change). A pod is *assumed* on its node the moment the scheduler picks it, before the
+//! watch events, and the per-cycle [`Snapshot`], brought up to date incrementally: every change
+//! stamps the node with a new generation, and [`Cache::update_snapshot`] replaces only the nodes
+//! newer than the snapshot (kube-scheduler's UpdateSnapshot); nodes are shared `Arc`s, copied
+//! on write only when they change. A pod is *assumed* on its node the moment the scheduler picks it, before the
 //! binding is written, so the next cycle already counts it; a failed bind forgets it.
 
 use std::collections::{BTreeMap, HashMap};
@@ -11,6 +13,15 @@ use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
 use super::framework::domain_counts::DomainCounts;
 use super::framework::{Labels, NodeInfo, PodInfo, Snapshot};
 use super::queue::pod_key;
+
+/// Stamps a node that just changed with the next generation.
+fn stamp(generation: &mut u64, recent: &mut BTreeMap<u64, Arc<str>>, info: &mut Arc<NodeInfo>) {
+    *generation += 1;
+    let node = Arc::make_mut(info);
+    recent.remove(&node.generation);
+    node.generation = *generation;
+    recent.insert(*generation, node.name.clone());
+}
 
 #[derive(Default)]
 pub struct Cache {
@@ -23,6 +34,13 @@ pub struct Cache {
     namespaces: Arc<HashMap<String, Labels>>,
     /// Pods per topology domain for the selectors pods asked about, kept current here.
     domain_counts: Arc<DomainCounts>,
+    /// The last generation handed out; each node carries the one of its latest change.
+    generation: u64,
+    /// The nodes by the generation of their latest change (kube-scheduler keeps them in a list
+    /// ordered by recency), so a snapshot finds what changed without looking at every node.
+    recent: BTreeMap<u64, Arc<str>>,
+    /// Bumped when a node is added or removed: snapshots older than this are rebuilt.
+    node_set_generation: u64,
 }
 
 impl Cache {
@@ -41,14 +59,29 @@ impl Cache {
                 self.orphans.remove(&name).unwrap_or_default()
             }
         };
+        let added = !self.nodes.contains_key(&name);
         for p in pods {
             info.add_pod(p);
         }
-        self.nodes.insert(name, Arc::new(info));
+        if let Some(old) = self.nodes.get(&name)
+            && *old.images == *info.images
+        {
+            // Unchanged images keep sharing one map with the snapshot.
+            info.images = old.images.clone();
+        }
+        let mut info = Arc::new(info);
+        stamp(&mut self.generation, &mut self.recent, &mut info);
+        self.nodes.insert(name, info);
+        if added {
+            self.node_set_generation = self.generation;
+        }
     }
 
     pub fn remove_node(&mut self, name: &str) {
         if let Some(info) = self.nodes.remove(name) {
+            self.recent.remove(&info.generation);
+            self.generation += 1;
+            self.node_set_generation = self.generation;
             self.domain_counts.clear();
             self.orphans.insert(name.to_string(), info.pods.clone());
         }
@@ -63,6 +96,7 @@ impl Cache {
             Some(n) => {
                 self.domain_counts.pod_added(&info, n);
                 Arc::make_mut(n).add_pod(info);
+                stamp(&mut self.generation, &mut self.recent, n);
             }
             None => self.orphans.entry(node.to_string()).or_default().push(info),
         }
@@ -76,10 +110,21 @@ impl Cache {
         if let Some(n) = self.nodes.get_mut(&node) {
             if let Some(info) = Arc::make_mut(n).take_pod(key) {
                 self.domain_counts.pod_removed(&info, n);
+                stamp(&mut self.generation, &mut self.recent, n);
             }
         } else if let Some(list) = self.orphans.get_mut(&node) {
             list.retain(|p| p.key != key);
         }
+    }
+
+    /// The pod as the cache has it: bound, or assumed (then without `spec.nodeName`).
+    pub fn pod(&self, key: &str) -> Option<&Arc<Pod>> {
+        let node = self.pod_node.get(key)?;
+        let pods = match self.nodes.get(node) {
+            Some(n) => &n.pods,
+            None => self.orphans.get(node)?,
+        };
+        pods.iter().find(|p| p.key == key).map(|p| &p.pod)
     }
 
     pub fn node_of(&self, key: &str) -> Option<&str> {
@@ -108,9 +153,154 @@ impl Cache {
         self.namespaces.keys().cloned().collect()
     }
 
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.keys().cloned().collect()
+    }
+
+    /// A snapshot of every node, built from scratch.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot::new(self.nodes.values().cloned().collect())
-            .with_namespaces(self.namespaces.clone())
-            .with_domain_counts(self.domain_counts.clone())
+        let mut snapshot = Snapshot::default();
+        self.update_snapshot(&mut snapshot);
+        snapshot
+    }
+
+    /// Brings `snapshot` up to date: only the nodes changed since it was last updated are
+    /// replaced (all of them when nodes were added or removed meanwhile). Nominated pods are
+    /// the caller's.
+    pub fn update_snapshot(&self, snapshot: &mut Snapshot) {
+        if snapshot.node_set_generation != self.node_set_generation
+            || snapshot.nodes.len() != self.nodes.len()
+        {
+            snapshot.rebuild(self.nodes.values().cloned().collect());
+        } else {
+            for name in self.recent.range(snapshot.generation + 1..).map(|(_, n)| n) {
+                let updated = self
+                    .nodes
+                    .get(&**name)
+                    .is_some_and(|n| snapshot.update_node(n.clone()));
+                if !updated {
+                    snapshot.rebuild(self.nodes.values().cloned().collect());
+                    break;
+                }
+            }
+        }
+        snapshot.generation = self.generation;
+        snapshot.node_set_generation = self.node_set_generation;
+        snapshot.namespace_labels = self.namespaces.clone();
+        snapshot.domain_counts = self.domain_counts.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scheduler::plugins::testing::{node, pod};
+    use serde_json::json;
+
+    fn with_image(name: &str, image: &str) -> Arc<Node> {
+        let mut n = (*node(name, &[("zone", "a")]).node).clone();
+        n.status.get_or_insert_default().images =
+            Some(vec![k8s_openapi::api::core::v1::ContainerImage {
+                names: Some(vec![image.into()]),
+                size_bytes: Some(100),
+            }]);
+        Arc::new(n)
+    }
+
+    /// What a snapshot shows, to compare an updated one with one built from scratch.
+    fn view(s: &Snapshot) -> Vec<String> {
+        let mut out: Vec<String> = s
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut pods: Vec<&str> = n.pods.iter().map(|p| p.key.as_str()).collect();
+                pods.sort();
+                format!("{} {:?} {}m", n.name, pods, n.requested.milli_cpu)
+            })
+            .collect();
+        let mut images: Vec<_> = s.image_nodes.iter().collect();
+        images.sort();
+        out.push(format!("{images:?}"));
+        let names = |it: &mut dyn Iterator<Item = &Arc<NodeInfo>>| {
+            let mut v: Vec<String> = it.map(|n| n.name.to_string()).collect();
+            v.sort();
+            v
+        };
+        out.push(format!("{:?}", names(&mut s.nodes_with_affinity())));
+        out.push(format!(
+            "{:?}",
+            names(&mut s.nodes_with_required_anti_affinity())
+        ));
+        out
+    }
+
+    #[test]
+    fn an_updated_snapshot_replaces_only_the_nodes_that_changed() {
+        let mut cache = Cache::default();
+        for n in ["a", "b", "c"] {
+            cache.upsert_node(node(n, &[]).node);
+        }
+        let mut snap = Snapshot::default();
+        cache.update_snapshot(&mut snap);
+        assert_eq!(snap.nodes.len(), 3);
+        let before: Vec<_> = snap.nodes.clone();
+
+        let p = pod(
+            "p",
+            &[],
+            json!({"containers": [{"name": "c", "image": "x",
+            "resources": {"requests": {"cpu": "100m"}}}]}),
+        );
+        cache.add_pod(Arc::new(p), "b");
+        cache.update_snapshot(&mut snap);
+        let b = snap.get("b").unwrap();
+        assert_eq!(b.pods.len(), 1);
+        assert_eq!(b.requested.milli_cpu, 100);
+        assert!(!Arc::ptr_eq(b, &before[1]));
+        // Untouched nodes are the very same objects: nothing was copied for them.
+        assert!(Arc::ptr_eq(snap.get("a").unwrap(), &before[0]));
+        assert!(Arc::ptr_eq(snap.get("c").unwrap(), &before[2]));
+        // The snapshot of the previous cycle still sees the node as it was.
+        assert!(before[1].pods.is_empty());
+    }
+
+    #[test]
+    fn an_updated_snapshot_matches_one_built_from_scratch() {
+        let mut cache = Cache::default();
+        let mut snap = Snapshot::default();
+        // A fixed pseudo-random sequence of node and pod changes.
+        let mut seed: u64 = 7;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let anti = json!({"containers": [{"name": "c", "image": "x"}],
+            "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+                {"topologyKey": "zone", "labelSelector": {"matchLabels": {"app": "w"}}}]}}});
+        for step in 0..400 {
+            let n = format!("n{}", next(6));
+            match next(6) {
+                0 => cache.upsert_node(node(&n, &[("zone", "a")]).node),
+                1 => cache.upsert_node(with_image(&n, &format!("img{}", next(3)))),
+                2 => cache.remove_node(&n),
+                3 => {
+                    let spec = if next(2) == 0 {
+                        anti.clone()
+                    } else {
+                        json!({"containers": [{"name": "c", "image": "x",
+                            "resources": {"requests": {"cpu": "10m"}}}]})
+                    };
+                    let p = pod(&format!("p{}", next(20)), &[("app", "w")], spec);
+                    cache.add_pod(Arc::new(p), &n);
+                }
+                _ => cache.remove_pod(&format!("default/p{}", next(20))),
+            }
+            if step % 3 == 0 {
+                cache.update_snapshot(&mut snap);
+                assert_eq!(view(&snap), view(&cache.snapshot()), "step {step}");
+            }
+        }
     }
 }

@@ -95,6 +95,8 @@ pub struct Scheduler {
     framework: Framework,
     queue: Arc<SchedulingQueue>,
     cache: Mutex<Cache>,
+    /// The cycles' snapshot, kept between cycles and brought up to date from the cache.
+    snapshot: Mutex<Snapshot>,
     records: Arc<Records>,
     events: EventRecorder,
     trace: TraceBus,
@@ -130,6 +132,7 @@ impl Scheduler {
             framework: default_framework(),
             queue: Arc::new(SchedulingQueue::new()),
             cache: Mutex::new(Cache::default()),
+            snapshot: Mutex::new(Snapshot::default()),
             records: Arc::new(Records::default()),
             events: EventRecorder::new(api, SCHEDULER_NAME, None, Actor::Scheduler),
             trace: api.trace().clone(),
@@ -156,8 +159,9 @@ impl Scheduler {
         self.cache.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The cache's nodes and the queue's nominated pods, as one cycle sees them.
-    fn snapshot(&self) -> Snapshot {
+    /// The cache's nodes and the queue's nominated pods, as one cycle sees them: the kept
+    /// snapshot, updated with what changed since the last cycle.
+    fn snapshot(&self) -> std::sync::MutexGuard<'_, Snapshot> {
         let mut nominated: HashMap<String, Vec<Arc<PodInfo>>> = HashMap::new();
         for (node, pod) in self.queue.nominated_pods() {
             nominated
@@ -165,7 +169,10 @@ impl Scheduler {
                 .or_default()
                 .push(Arc::new(PodInfo::new(pod)));
         }
-        self.cache().snapshot().with_nominated(nominated)
+        let mut snapshot = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+        self.cache().update_snapshot(&mut snapshot);
+        snapshot.nominated = nominated;
+        snapshot
     }
 
     /// Runs until `stop` is cancelled.
@@ -202,10 +209,13 @@ impl Scheduler {
                     self.queue.on_cluster_event(ClusterEvent::NodeChanged);
                 }
                 Event::InitDone => {
-                    let snapshot = self.cache().snapshot();
-                    for n in snapshot.nodes.iter().filter(|n| !seen.contains(&n.name)) {
-                        self.cache().remove_node(&n.name);
+                    let mut cache = self.cache();
+                    for name in cache.node_names() {
+                        if !seen.contains(&name) {
+                            cache.remove_node(&name);
+                        }
                     }
+                    drop(cache);
                     self.queue.on_cluster_event(ClusterEvent::NodeAdded);
                 }
                 Event::Delete(node) => self
@@ -252,8 +262,28 @@ impl Scheduler {
             let Ok(ev) = ev else { continue };
             match ev {
                 Event::InitApply(pod) | Event::Apply(pod) => {
-                    if let Some(node) = bound_node(&pod).map(str::to_string) {
-                        self.cache().add_pod(Arc::new(pod), &node);
+                    let Some(node) = bound_node(&pod).map(str::to_string) else {
+                        continue;
+                    };
+                    let event = {
+                        let mut cache = self.cache();
+                        // New to the cache, or only assumed until now: an assigned pod's add;
+                        // new labels: its update. Anything else (status) helps no one.
+                        let event = match cache.pod(&pod_key(&pod)) {
+                            None => Some(ClusterEvent::AssignedPodAdded),
+                            Some(old) if bound_node(old).is_none() => {
+                                Some(ClusterEvent::AssignedPodAdded)
+                            }
+                            Some(old) if old.metadata.labels != pod.metadata.labels => {
+                                Some(ClusterEvent::AssignedPodUpdated)
+                            }
+                            Some(_) => None,
+                        };
+                        cache.add_pod(Arc::new(pod), &node);
+                        event
+                    };
+                    if let Some(event) = event {
+                        self.queue.on_cluster_event(event);
                     }
                 }
                 Event::Delete(pod) => {
@@ -288,10 +318,19 @@ impl Scheduler {
         let popped = Instant::now();
         let pod = qp.pod.clone();
         let key = qp.key.clone();
-        let snapshot = self.snapshot();
-        let start = self.next_start.fetch_add(1, Ordering::Relaxed);
-        let decision = Arc::new(schedule(&self.framework, &pod, &snapshot, start));
-        drop(snapshot);
+        let decision = {
+            let snapshot = self.snapshot();
+            let start = self.next_start.load(Ordering::Relaxed);
+            let decision = schedule(&self.framework, &pod, &snapshot, start);
+            // The next cycle starts where this one stopped (nextStartNodeIndex).
+            if !snapshot.nodes.is_empty() {
+                self.next_start.store(
+                    (start + decision.verdicts.len()) % snapshot.nodes.len(),
+                    Ordering::Relaxed,
+                );
+            }
+            Arc::new(decision)
+        };
         let trace_key = format!("/registry/pods/{key}");
         self.trace.record(|| {
             StepDraft::new(
@@ -358,6 +397,7 @@ impl Scheduler {
                     self.queue.nominate(pod.clone(), node);
                 }
                 let mut qp = qp;
+                qp.unschedulable_plugins = decision.unschedulable_plugins.clone();
                 if let Some(updated) = self
                     .report_unschedulable(&pod, &message, nomination.as_deref())
                     .await

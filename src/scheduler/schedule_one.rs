@@ -3,7 +3,6 @@
 //! (preemption) — and keep every step as a [`Decision`] so the TUI and the API can explain it.
 //! Binding, evictions and events are the caller's.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Pod;
@@ -21,7 +20,8 @@ pub const MIN_FEASIBLE_NODES_TO_FIND: usize = 100;
 /// What one filter pass said about one node.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeVerdict {
-    pub node: String,
+    /// The node's name, shared with its `NodeInfo`.
+    pub node: Arc<str>,
     /// Success, or the first plugin that rejected the node with its reasons.
     pub status: Status,
 }
@@ -35,11 +35,74 @@ pub struct PluginScore {
     pub weighted: i64,
 }
 
+/// One feasible node's total; its per-plugin scores are in the [`ScoreTable`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct NodeScore {
-    pub node: String,
-    pub plugins: Vec<PluginScore>,
+    pub node: Arc<str>,
     pub total: i64,
+}
+
+/// The scores of one attempt: a row per feasible node, a column per score plugin that ran,
+/// raw and normalized score in each cell (the weighted one is normalized × weight). Kept flat,
+/// a few allocations per attempt rather than one per node.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ScoreTable {
+    /// The columns: plugin and weight, in the order they ran.
+    pub plugins: Vec<(&'static str, i64)>,
+    /// The rows, in the order the nodes were found feasible.
+    pub nodes: Vec<NodeScore>,
+    /// Row-major: node `i`, plugin `j` at `i * plugins.len() + j`.
+    raw: Vec<i64>,
+    normalized: Vec<i64>,
+}
+
+impl ScoreTable {
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, NodeScore> {
+        self.nodes.iter()
+    }
+
+    /// Row `i`'s scores, plugin by plugin.
+    pub fn plugins_of(&self, i: usize) -> Vec<PluginScore> {
+        let k = self.plugins.len();
+        self.plugins
+            .iter()
+            .enumerate()
+            .map(|(j, &(plugin, weight))| {
+                let normalized = self.normalized[i * k + j];
+                PluginScore {
+                    plugin,
+                    raw: self.raw[i * k + j],
+                    normalized,
+                    weight,
+                    weighted: normalized * weight,
+                }
+            })
+            .collect()
+    }
+
+    /// The row of `node`, with its position.
+    pub fn find(&self, node: &str) -> Option<(usize, &NodeScore)> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .find(|(_, s)| &*s.node == node)
+    }
+}
+
+impl std::ops::Index<usize> for ScoreTable {
+    type Output = NodeScore;
+
+    fn index(&self, i: usize) -> &NodeScore {
+        &self.nodes[i]
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,7 +134,7 @@ pub struct PostFilterOutcome {
 pub struct Decision {
     pub outcome: Outcome,
     pub verdicts: Vec<NodeVerdict>,
-    pub scores: Vec<NodeScore>,
+    pub scores: ScoreTable,
     pub nodes_total: usize,
     pub nodes_feasible: usize,
     /// True when filtering stopped before looking at every node (enough feasible nodes found,
@@ -79,6 +142,9 @@ pub struct Decision {
     pub sampled: bool,
     /// Set when no node fit and PostFilter plugins ran.
     pub post_filter: Option<PostFilterOutcome>,
+    /// When no node fit: the plugins that rejected nodes (in PreFilter or Filter), which
+    /// decide what cluster events give the pod another try.
+    pub unschedulable_plugins: Vec<&'static str>,
 }
 
 impl Decision {
@@ -145,6 +211,7 @@ fn unschedulable(
     pre_filter_msg: &str,
     decision: &mut Decision,
 ) {
+    decision.unschedulable_plugins = statuses.rejecting_plugins();
     let mut post_filter_msg = String::new();
     if !handle.framework.post_filter.is_empty() {
         let (result, status) = handle
@@ -172,11 +239,12 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
             message: String::new(),
         },
         verdicts: Vec::new(),
-        scores: Vec::new(),
+        scores: ScoreTable::default(),
         nodes_total: total,
         nodes_feasible: 0,
         sampled: false,
         post_filter: None,
+        unschedulable_plugins: Vec::new(),
     };
     if total == 0 {
         decision.outcome = Outcome::Unschedulable {
@@ -192,12 +260,12 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
     let mut state = CycleState::default();
     // Plugins with nothing to say about this pod (Skip) are not run at the next point, as
     // kube-scheduler's SkipFilterPlugins / SkipScorePlugins.
-    let mut skip_filter = HashSet::new();
+    let mut skip_filter = Vec::new();
     for plugin in &fw.pre_filter {
         let status = plugin.pre_filter(&mut state, pod, snapshot);
         match status.code {
             Code::Skip => {
-                skip_filter.insert(plugin.name());
+                skip_filter.push(plugin.name());
                 continue;
             }
             Code::Error => {
@@ -237,16 +305,19 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
             decision.nodes_feasible = 1;
             decision.sampled = total > 1;
             decision.outcome = Outcome::Scheduled {
-                node: node.name.clone(),
+                node: node.name.to_string(),
             };
             return decision;
         }
     }
     let want = num_feasible_nodes_to_find(total);
-    let mut feasible: Vec<Arc<NodeInfo>> = Vec::new();
+    let mut feasible: Vec<Arc<NodeInfo>> = Vec::with_capacity(want);
+    // Most attempts look at a bit more than `want` nodes.
+    decision.verdicts.reserve(want + want / 4);
+    let filters = fw.filters_to_run(&state);
     for i in 0..total {
         let node = &snapshot.nodes[(start + i) % total];
-        let status = fw.run_filter_plugins_with_nominated_pods(&state, pod, node, snapshot);
+        let status = fw.run_filters_with_nominated_pods(&filters, &state, pod, node, snapshot);
         if status.code == Code::Error {
             decision.outcome = Outcome::Error {
                 message: format!("running {} on {}: {status}", status.plugin, node.name),
@@ -273,23 +344,20 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
     }
     if feasible.len() == 1 {
         decision.outcome = Outcome::Scheduled {
-            node: feasible[0].name.clone(),
+            node: feasible[0].name.to_string(),
         };
         return decision;
     }
     state.write(
         image_locality::STATE_KEY,
-        image_locality::Spread {
-            total_nodes: total,
-            image_nodes: snapshot.image_nodes.clone(),
-        },
+        image_locality::Spread::new(total, snapshot.image_nodes.clone(), pod),
     );
-    let mut skip_score = HashSet::new();
+    let mut skip_score = Vec::new();
     for plugin in &fw.pre_score {
         let status = plugin.pre_score(&mut state, pod, &feasible, snapshot);
         match status.code {
             Code::Skip => {
-                skip_score.insert(plugin.name());
+                skip_score.push(plugin.name());
             }
             Code::Success => {}
             _ => {
@@ -300,23 +368,30 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
             }
         }
     }
-    decision.scores = feasible
-        .iter()
-        .map(|n| NodeScore {
-            node: n.name.clone(),
-            plugins: Vec::new(),
-            total: 0,
-        })
-        .collect();
-    for (plugin, weight) in fw
+    let plugins: Vec<_> = fw
         .score
         .iter()
-        .filter(|(p, _)| !skip_score.contains(p.name()))
-    {
-        let mut raw = Vec::with_capacity(feasible.len());
-        for node in &feasible {
+        .filter(|(p, _)| !skip_score.contains(&p.name()))
+        .collect();
+    let k = plugins.len();
+    let n = feasible.len();
+    let mut table = ScoreTable {
+        plugins: plugins.iter().map(|(p, w)| (p.name(), *w)).collect(),
+        nodes: feasible
+            .iter()
+            .map(|node| NodeScore {
+                node: node.name.clone(),
+                total: 0,
+            })
+            .collect(),
+        raw: vec![0; n * k],
+        normalized: vec![0; n * k],
+    };
+    let mut column = vec![0; n];
+    for (j, (plugin, weight)) in plugins.iter().enumerate() {
+        for (i, node) in feasible.iter().enumerate() {
             match plugin.score(&state, pod, node) {
-                Ok(s) => raw.push(s),
+                Ok(s) => column[i] = s,
                 Err(status) => {
                     decision.outcome = Outcome::Error {
                         message: format!("scoring with {}: {status}", plugin.name()),
@@ -325,27 +400,23 @@ pub fn schedule(fw: &Framework, pod: &Pod, snapshot: &Snapshot, start: usize) ->
                 }
             }
         }
-        let mut normalized = raw.clone();
-        plugin.normalize(&state, pod, &feasible, &mut normalized);
-        for (i, score) in decision.scores.iter_mut().enumerate() {
-            let weighted = normalized[i] * weight;
-            score.total += weighted;
-            score.plugins.push(PluginScore {
-                plugin: plugin.name(),
-                raw: raw[i],
-                normalized: normalized[i],
-                weight: *weight,
-                weighted,
-            });
+        for (i, &raw) in column.iter().enumerate() {
+            table.raw[i * k + j] = raw;
+        }
+        plugin.normalize(&state, pod, &feasible, &mut column);
+        for (i, &normalized) in column.iter().enumerate() {
+            table.normalized[i * k + j] = normalized;
+            table.nodes[i].total += normalized * weight;
         }
     }
+    decision.scores = table;
     // The highest total wins; ties go to the node found first (kube-scheduler picks at random).
     let best = decision
         .scores
         .iter()
         .enumerate()
         .max_by(|(i, a), (j, b)| a.total.cmp(&b.total).then(j.cmp(i)))
-        .map(|(_, s)| s.node.clone())
+        .map(|(_, s)| s.node.to_string())
         .unwrap_or_default();
     decision.outcome = Outcome::Scheduled { node: best };
     decision

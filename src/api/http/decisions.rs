@@ -43,23 +43,25 @@ fn record_json(r: &DecisionRecord) -> Value {
         .verdicts
         .iter()
         .map(|v| {
-            json!({"node": v.node, "verdict": code(v.status.code), "plugin": v.status.plugin,
+            json!({"node": &*v.node, "verdict": code(v.status.code), "plugin": v.status.plugin,
                 "reasons": v.status.reasons})
         })
         .collect();
     let scores: Vec<Value> = d
         .scores
         .iter()
-        .map(|s| {
-            let plugins: Vec<Value> = s
-                .plugins
+        .enumerate()
+        .map(|(i, s)| {
+            let plugins: Vec<Value> = d
+                .scores
+                .plugins_of(i)
                 .iter()
                 .map(|p| {
                     json!({"plugin": p.plugin, "raw": p.raw, "normalized": p.normalized,
                         "weight": p.weight, "weighted": p.weighted})
                 })
                 .collect();
-            json!({"node": s.node, "total": s.total, "plugins": plugins})
+            json!({"node": &*s.node, "total": s.total, "plugins": plugins})
         })
         .collect();
     let preemption = d.post_filter.as_ref().map(|p| {

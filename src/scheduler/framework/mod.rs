@@ -34,21 +34,29 @@ pub fn pod_priority(pod: &Pod) -> i32 {
 }
 
 /// Data one plugin computes in an early extension point for its later ones, for one pod's cycle.
+/// A handful of entries read once per node by the filters: a short list searched in order is
+/// cheaper than hashing the key every time.
 #[derive(Default)]
 pub struct CycleState {
-    data: HashMap<&'static str, Box<dyn Any + Send + Sync>>,
+    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
     /// Filter plugins whose PreFilter returned Skip: not run for this pod
     /// (kube-scheduler's `SkipFilterPlugins`).
-    pub skip_filter_plugins: std::collections::HashSet<&'static str>,
+    pub skip_filter_plugins: Vec<&'static str>,
 }
 
 impl CycleState {
     pub fn write<T: Any + Send + Sync>(&mut self, key: &'static str, value: T) {
-        self.data.insert(key, Box::new(value));
+        match self.data.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = Box::new(value),
+            None => self.data.push((key, Box::new(value))),
+        }
     }
 
     pub fn read<T: Any + Send + Sync>(&self, key: &'static str) -> Option<&T> {
-        self.data.get(key).and_then(|v| v.downcast_ref())
+        self.data
+            .iter()
+            .find(|(k, _)| std::ptr::eq(*k, key) || *k == key)
+            .and_then(|(_, v)| v.downcast_ref())
     }
 }
 
@@ -125,6 +133,18 @@ impl NodeToStatus {
     /// The node's status, or the absent nodes' one.
     pub fn get(&self, node: &str) -> &Status {
         self.statuses.get(node).unwrap_or(&self.absent)
+    }
+
+    /// The plugins that rejected a node, each once, in the order first seen (the
+    /// `UnschedulablePlugins` of kube-scheduler's Diagnosis).
+    pub fn rejecting_plugins(&self) -> Vec<&'static str> {
+        let mut plugins = Vec::new();
+        for s in self.statuses.values().chain([&self.absent]) {
+            if s.is_rejection() && !s.plugin.is_empty() && !plugins.contains(&s.plugin) {
+                plugins.push(s.plugin);
+            }
+        }
+        plugins
     }
 
     /// How many nodes have a status of their own.
@@ -255,6 +275,22 @@ pub fn default_normalize(scores: &mut [i64], reverse: bool) {
     }
 }
 
+/// `filters` in order; the first that does not succeed names itself in the status.
+fn run_filters(
+    filters: &[&dyn FilterPlugin],
+    state: &CycleState,
+    pod: &Pod,
+    node: &NodeInfo,
+) -> Status {
+    for plugin in filters {
+        let status = plugin.filter(state, pod, node);
+        if !status.is_success() {
+            return status.by(plugin.name());
+        }
+    }
+    Status::success()
+}
+
 /// The plugin sets of one scheduler profile, in order, with score weights.
 #[derive(Default, Clone)]
 pub struct Framework {
@@ -266,19 +302,19 @@ pub struct Framework {
 }
 
 impl Framework {
+    /// The filters this cycle runs, in order: those whose PreFilter did not skip them. Worked
+    /// out once per cycle, not once per node.
+    pub fn filters_to_run(&self, state: &CycleState) -> Vec<&dyn FilterPlugin> {
+        self.filter
+            .iter()
+            .filter(|p| !state.skip_filter_plugins.contains(&p.name()))
+            .map(|p| p.as_ref())
+            .collect()
+    }
+
     /// The filters in order; the first that does not succeed names itself in the status.
     pub fn run_filter_plugins(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
-        for plugin in self
-            .filter
-            .iter()
-            .filter(|p| !state.skip_filter_plugins.contains(p.name()))
-        {
-            let status = plugin.filter(state, pod, node);
-            if !status.is_success() {
-                return status.by(plugin.name());
-            }
-        }
-        Status::success()
+        run_filters(&self.filters_to_run(state), state, pod, node)
     }
 
     /// The filters, with the pods nominated to this node that are at least as important as
@@ -292,9 +328,28 @@ impl Framework {
         node: &NodeInfo,
         snapshot: &Snapshot,
     ) -> Status {
+        self.run_filters_with_nominated_pods(
+            &self.filters_to_run(state),
+            state,
+            pod,
+            node,
+            snapshot,
+        )
+    }
+
+    /// [`Framework::run_filter_plugins_with_nominated_pods`] with the cycle's filters
+    /// ([`Framework::filters_to_run`]) worked out already.
+    pub fn run_filters_with_nominated_pods(
+        &self,
+        filters: &[&dyn FilterPlugin],
+        state: &CycleState,
+        pod: &Pod,
+        node: &NodeInfo,
+        snapshot: &Snapshot,
+    ) -> Status {
         let on_node = snapshot.nominated_pods_for_node(&node.name);
         if on_node.is_empty() {
-            return self.run_filter_plugins(state, pod, node);
+            return run_filters(filters, state, pod, node);
         }
         let key = pod_key(pod);
         let priority = pod_priority(pod);
@@ -303,17 +358,17 @@ impl Framework {
             .filter(|p| p.key != key && pod_priority(&p.pod) >= priority)
             .collect();
         if nominated.is_empty() {
-            return self.run_filter_plugins(state, pod, node);
+            return run_filters(filters, state, pod, node);
         }
         let mut with_nominated = node.clone();
         for p in nominated {
             with_nominated.add_pod(p.clone());
         }
-        let status = self.run_filter_plugins(state, pod, &with_nominated);
+        let status = run_filters(filters, state, pod, &with_nominated);
         if !status.is_success() {
             return status;
         }
-        self.run_filter_plugins(state, pod, node)
+        run_filters(filters, state, pod, node)
     }
 
     /// The PostFilter plugins in order (RunPostFilterPlugins): the first success or

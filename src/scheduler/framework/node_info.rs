@@ -246,7 +246,8 @@ pub fn host_ports(pod: &Pod) -> Vec<HostPort> {
 #[derive(Debug, Clone)]
 pub struct NodeInfo {
     pub node: Arc<Node>,
-    pub name: String,
+    /// Shared with every verdict and score row that names the node: naming it copies nothing.
+    pub name: Arc<str>,
     pub pods: Vec<Arc<PodInfo>>,
     /// The pods with any inter-pod affinity or anti-affinity (NodeInfo.PodsWithAffinity).
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
@@ -257,13 +258,17 @@ pub struct NodeInfo {
     pub non_zero_requested: Resource,
     pub allocatable: Resource,
     pub used_ports: HashSet<HostPort>,
-    /// Images present on the node (`status.images`), by every name, with their size in bytes.
-    pub images: HashMap<String, i64>,
+    /// Images present on the node (`status.images`), by every name, with their size in bytes;
+    /// shared by the copies a pod change makes.
+    pub images: Arc<HashMap<String, i64>>,
+    /// The cache's change counter when this node (or a pod on it) last changed: a snapshot
+    /// re-copies only nodes newer than itself (kube-scheduler's NodeInfo.Generation).
+    pub generation: u64,
 }
 
 impl NodeInfo {
     pub fn new(node: Arc<Node>) -> Self {
-        let name = node.metadata.name.clone().unwrap_or_default();
+        let name: Arc<str> = node.metadata.name.as_deref().unwrap_or_default().into();
         let allocatable = node_allocatable(&node);
         let mut images = HashMap::new();
         for image in node
@@ -287,7 +292,8 @@ impl NodeInfo {
             non_zero_requested: Resource::default(),
             allocatable,
             used_ports: HashSet::new(),
-            images,
+            images: Arc::new(images),
+            generation: 0,
         }
     }
 
@@ -356,12 +362,21 @@ pub fn normalized_image(name: &str) -> String {
     format!("{full}{tag}")
 }
 
-/// All nodes as one scheduling cycle sees them.
+/// All nodes as one scheduling cycle sees them. The scheduler keeps one and brings it up to
+/// date before each cycle with [`Snapshot::update_node`] for the nodes that changed since
+/// (kube-scheduler's Cache.UpdateSnapshot), so a cycle copies no more than what changed.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub nodes: Vec<Arc<NodeInfo>>,
+    /// Where each node is in `nodes`.
+    index: HashMap<Arc<str>, usize>,
+    /// The nodes (positions in `nodes`) with pods that have any inter-pod affinity, and with
+    /// pods that have required anti-affinity (HavePodsWithAffinityList,
+    /// HavePodsWithRequiredAntiAffinityList).
+    with_affinity: Vec<usize>,
+    with_required_anti_affinity: Vec<usize>,
     /// How many nodes hold each (normalized) image: ImageLocality's spread factor.
-    pub image_nodes: HashMap<String, usize>,
+    pub image_nodes: Arc<HashMap<String, usize>>,
     /// Every namespace's labels, for inter-pod affinity's namespace selectors (the
     /// namespace lister kube-scheduler's InterPodAffinity reads).
     pub namespace_labels: Arc<HashMap<String, Labels>>,
@@ -370,23 +385,79 @@ pub struct Snapshot {
     pub nominated: HashMap<String, Vec<Arc<PodInfo>>>,
     /// Per-domain pod counts the cache keeps current (PodTopologySpread's fast path).
     pub domain_counts: Arc<super::domain_counts::DomainCounts>,
+    /// The cache generation this snapshot is current with, and the cache's node-set generation
+    /// it was built from (a node added or removed means a full rebuild).
+    pub generation: u64,
+    pub node_set_generation: u64,
 }
 
 impl Snapshot {
     pub fn new(nodes: Vec<Arc<NodeInfo>>) -> Self {
+        let mut s = Snapshot::default();
+        s.rebuild(nodes);
+        s
+    }
+
+    /// Takes `nodes` as the whole node list, recomputing every index.
+    pub fn rebuild(&mut self, nodes: Vec<Arc<NodeInfo>>) {
         let mut image_nodes = HashMap::new();
         for n in &nodes {
             for image in n.images.keys() {
                 *image_nodes.entry(image.clone()).or_insert(0) += 1;
             }
         }
-        Snapshot {
-            nodes,
-            image_nodes,
-            namespace_labels: Arc::default(),
-            nominated: HashMap::new(),
-            domain_counts: Arc::default(),
+        self.index = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
+        self.nodes = nodes;
+        self.image_nodes = Arc::new(image_nodes);
+        self.reindex_affinity();
+    }
+
+    fn reindex_affinity(&mut self) {
+        self.with_affinity.clear();
+        self.with_required_anti_affinity.clear();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if !n.pods_with_affinity.is_empty() {
+                self.with_affinity.push(i);
+            }
+            if !n.pods_with_required_anti_affinity.is_empty() {
+                self.with_required_anti_affinity.push(i);
+            }
         }
+    }
+
+    /// Replaces a node already in the snapshot with its newer version; returns false when the
+    /// node is not there (the caller then rebuilds).
+    pub fn update_node(&mut self, info: Arc<NodeInfo>) -> bool {
+        let Some(&i) = self.index.get(&info.name) else {
+            return false;
+        };
+        let old = std::mem::replace(&mut self.nodes[i], info);
+        let new = &self.nodes[i];
+        if !Arc::ptr_eq(&old.images, &new.images) && old.images != new.images {
+            let counts = Arc::make_mut(&mut self.image_nodes);
+            for image in old.images.keys() {
+                if let Some(c) = counts.get_mut(image) {
+                    *c -= 1;
+                    if *c == 0 {
+                        counts.remove(image);
+                    }
+                }
+            }
+            for image in new.images.keys() {
+                *counts.entry(image.clone()).or_insert(0) += 1;
+            }
+        }
+        if old.pods_with_affinity.is_empty() != new.pods_with_affinity.is_empty()
+            || old.pods_with_required_anti_affinity.is_empty()
+                != new.pods_with_required_anti_affinity.is_empty()
+        {
+            self.reindex_affinity();
+        }
+        true
     }
 
     pub fn with_domain_counts(mut self, counts: Arc<super::domain_counts::DomainCounts>) -> Self {
@@ -406,11 +477,26 @@ impl Snapshot {
     }
 
     pub fn nominated_pods_for_node(&self, node: &str) -> &[Arc<PodInfo>] {
+        if self.nominated.is_empty() {
+            return &[];
+        }
         self.nominated.get(node).map_or(&[], Vec::as_slice)
     }
 
     pub fn get(&self, name: &str) -> Option<&Arc<NodeInfo>> {
-        self.nodes.iter().find(|n| n.name == name)
+        self.index.get(name).map(|&i| &self.nodes[i])
+    }
+
+    /// The nodes with pods that have any inter-pod affinity or anti-affinity.
+    pub fn nodes_with_affinity(&self) -> impl Iterator<Item = &Arc<NodeInfo>> {
+        self.with_affinity.iter().map(|&i| &self.nodes[i])
+    }
+
+    /// The nodes with pods that have required anti-affinity.
+    pub fn nodes_with_required_anti_affinity(&self) -> impl Iterator<Item = &Arc<NodeInfo>> {
+        self.with_required_anti_affinity
+            .iter()
+            .map(|&i| &self.nodes[i])
     }
 }
 

@@ -223,7 +223,7 @@ fn dry_run_preemption(
         let status = match select_victims_on_node(handle, state, pod, &mut copy) {
             Ok(victims) if !victims.is_empty() => {
                 candidates.push(Candidate {
-                    node: node.name.clone(),
+                    node: node.name.to_string(),
                     victims,
                 });
                 if candidates.len() >= wanted {
@@ -453,7 +453,7 @@ mod tests {
         let mut state = CycleState::default();
         for plugin in &fw.pre_filter {
             if plugin.pre_filter(&mut state, incoming, &snap).code == Code::Skip {
-                state.skip_filter_plugins.insert(plugin.name());
+                state.skip_filter_plugins.push(plugin.name());
             }
         }
         let mut copy = n;

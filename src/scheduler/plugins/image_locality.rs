@@ -2,6 +2,9 @@
 //! how widely the image is spread (an image on every node says little), between 23 MB and
 //! 1000 MB per container.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use k8s_openapi::api::core::v1::Pod;
 
 use super::names::IMAGE_LOCALITY;
@@ -22,7 +25,30 @@ pub struct ImageLocality;
 #[derive(Debug, Clone)]
 pub struct Spread {
     pub total_nodes: usize,
-    pub image_nodes: std::collections::HashMap<String, usize>,
+    pub image_nodes: Arc<HashMap<String, usize>>,
+    /// The pod's containers' (and init containers') images, normalized once per cycle rather
+    /// than once per node (`None` for a container without an image).
+    pub images: Vec<Option<String>>,
+}
+
+impl Spread {
+    pub fn new(total_nodes: usize, image_nodes: Arc<HashMap<String, usize>>, pod: &Pod) -> Self {
+        Spread {
+            total_nodes,
+            image_nodes,
+            images: pod_images(pod).map(|i| i.map(normalized_image)).collect(),
+        }
+    }
+}
+
+/// Each container's image, init containers last.
+fn pod_images(pod: &Pod) -> impl Iterator<Item = Option<&str>> {
+    pod.spec.iter().flat_map(|spec| {
+        spec.containers
+            .iter()
+            .chain(spec.init_containers.iter().flatten())
+            .map(|c| c.image.as_deref())
+    })
 }
 
 impl Plugin for ImageLocality {
@@ -40,31 +66,41 @@ pub fn calculate_priority(sum: i64, containers: usize) -> i64 {
 
 impl ScorePlugin for ImageLocality {
     fn score(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Result<i64, Status> {
-        let Some(spec) = pod.spec.as_ref() else {
+        if pod.spec.is_none() {
             return Ok(0);
-        };
+        }
         let spread = state.read::<Spread>(STATE_KEY);
         let total = spread.map_or(1, |s| s.total_nodes.max(1));
-        let containers = spec
-            .containers
-            .iter()
-            .chain(spec.init_containers.iter().flatten());
-        let mut sum = 0i64;
-        let mut count = 0;
-        for c in containers {
-            count += 1;
-            let Some(image) = c.image.as_deref() else {
-                continue;
-            };
-            let name = normalized_image(image);
-            if let Some(size) = node.images.get(&name) {
+        let score = |sum: &mut i64, name: &str| {
+            if let Some(size) = node.images.get(name) {
                 let holders = spread
-                    .and_then(|s| s.image_nodes.get(&name))
+                    .and_then(|s| s.image_nodes.get(name))
                     .copied()
                     .unwrap_or(1);
-                sum += (*size as f64 * (holders as f64 / total as f64)) as i64;
+                *sum += (*size as f64 * (holders as f64 / total as f64)) as i64;
             }
-        }
+        };
+        let mut sum = 0i64;
+        let count = match spread {
+            Some(s) => {
+                if !node.images.is_empty() {
+                    for name in s.images.iter().flatten() {
+                        score(&mut sum, name);
+                    }
+                }
+                s.images.len()
+            }
+            None => {
+                let mut count = 0;
+                for image in pod_images(pod) {
+                    count += 1;
+                    if let Some(image) = image {
+                        score(&mut sum, &normalized_image(image));
+                    }
+                }
+                count
+            }
+        };
         Ok(calculate_priority(sum, count))
     }
 }

@@ -151,7 +151,7 @@ impl PreFilterPlugin for InterPodAffinity {
         let namespace_labels = snapshot.namespace_labels.get(pod_namespace(pod));
 
         let mut existing_anti_affinity = TopologyCounts::default();
-        for node in &snapshot.nodes {
+        for node in snapshot.nodes_with_required_anti_affinity() {
             for existing in &node.pods_with_required_anti_affinity {
                 for t in &existing.affinity.required_anti_affinity {
                     if t.matches(pod, namespace_labels) {
@@ -399,7 +399,12 @@ impl PreScorePlugin for InterPodAffinity {
         // only pods with affinity can contribute.
         let mut scores = TopologyCounts::default();
         let mut touched = false;
-        for node in &snapshot.nodes {
+        let nodes: Box<dyn Iterator<Item = &Arc<NodeInfo>>> = if has_constraints {
+            Box::new(snapshot.nodes.iter())
+        } else {
+            Box::new(snapshot.nodes_with_affinity())
+        };
+        for node in nodes {
             let Some(labels) = node.labels().filter(|l| !l.is_empty()) else {
                 continue;
             };

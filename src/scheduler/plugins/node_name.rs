@@ -16,7 +16,7 @@ impl Plugin for NodeName {
 impl FilterPlugin for NodeName {
     fn filter(&self, _: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
         match pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) {
-            Some(name) if !name.is_empty() && name != node.name => {
+            Some(name) if !name.is_empty() && name != &*node.name => {
                 Status::unresolvable(ERR_NODE_NAME)
             }
             _ => Status::success(),

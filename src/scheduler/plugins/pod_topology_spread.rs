@@ -233,6 +233,13 @@ fn kept_counts(
     )
 }
 
+fn self_matches(pod: &Pod, constraints: &[Constraint]) -> Vec<i64> {
+    constraints
+        .iter()
+        .map(|c| i64::from(c.selector.matches(pod.metadata.labels.as_ref())))
+        .collect()
+}
+
 /// What Filter needs, per hard constraint.
 struct PreFilterState {
     constraints: Vec<Constraint>,
@@ -240,6 +247,9 @@ struct PreFilterState {
     counts: Vec<HashMap<String, i64>>,
     /// The smallest count over the domains (kube-scheduler keeps it as criticalPaths[0]).
     min_counts: Vec<i64>,
+    /// 1 where the pod matches the constraint's own selector (it will count once placed);
+    /// the same for every node, so worked out once.
+    self_match: Vec<i64>,
 }
 
 impl PreFilterState {
@@ -256,7 +266,7 @@ impl PreFilterState {
 struct PreScoreState {
     constraints: Vec<Constraint>,
     /// Feasible nodes missing one of the topology keys: they score 0.
-    ignored: HashSet<String>,
+    ignored: HashSet<Arc<str>>,
     /// Matching pods per topology value, for the domains of the feasible nodes.
     counts: Vec<HashMap<String, i64>>,
     /// `ln(domains + 2)` per constraint, so counts in a few big domains do not drown those of
@@ -295,6 +305,7 @@ impl PreFilterPlugin for PodTopologySpread {
             state.write(
                 PRE_FILTER_STATE_KEY,
                 PreFilterState {
+                    self_match: self_matches(pod, &constraints),
                     constraints,
                     counts: vec![counts],
                     min_counts,
@@ -324,6 +335,7 @@ impl PreFilterPlugin for PodTopologySpread {
         state.write(
             PRE_FILTER_STATE_KEY,
             PreFilterState {
+                self_match: self_matches(pod, &constraints),
                 constraints,
                 counts,
                 min_counts,
@@ -334,19 +346,18 @@ impl PreFilterPlugin for PodTopologySpread {
 }
 
 impl FilterPlugin for PodTopologySpread {
-    fn filter(&self, state: &CycleState, pod: &Pod, node: &NodeInfo) -> Status {
+    fn filter(&self, state: &CycleState, _: &Pod, node: &NodeInfo) -> Status {
         let Some(s) = state.read::<PreFilterState>(PRE_FILTER_STATE_KEY) else {
             return Status::error(format!(
                 "error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"
             ));
         };
         let labels = node.labels();
-        let pod_labels = pod.metadata.labels.as_ref();
         for (i, c) in s.constraints.iter().enumerate() {
             let Some(value) = labels.and_then(|l| l.get(&c.topology_key)) else {
                 return Status::unresolvable(ERR_TOPOLOGY_SPREAD_MISSING_LABEL);
             };
-            let self_match = i64::from(c.selector.matches(pod_labels));
+            let self_match = s.self_match[i];
             let count = s.counts[i].get(value).copied().unwrap_or(0);
             if count + self_match - s.min_match(i) > i64::from(c.max_skew) {
                 return Status::unschedulable(ERR_TOPOLOGY_SPREAD);
@@ -445,7 +456,7 @@ impl ScorePlugin for PodTopologySpread {
                     "error reading {PRE_SCORE_STATE_KEY:?} from cycleState: not found"
                 ))
             })?;
-        if s.ignored.contains(&node.name) {
+        if s.ignored.contains(&*node.name) {
             return Ok(0);
         }
         let labels = node.labels();
@@ -469,7 +480,7 @@ impl ScorePlugin for PodTopologySpread {
         let Some(s) = state.read::<PreScoreState>(PRE_SCORE_STATE_KEY) else {
             return;
         };
-        let ignored: Vec<bool> = nodes.iter().map(|n| s.ignored.contains(&n.name)).collect();
+        let ignored: Vec<bool> = nodes.iter().map(|n| s.ignored.contains(&*n.name)).collect();
         let mut min = i64::MAX;
         let mut max = 0;
         for (score, _) in scores.iter().zip(&ignored).filter(|(_, ig)| !**ig) {

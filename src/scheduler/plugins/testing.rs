@@ -94,7 +94,7 @@ pub fn filter_all<P: PreFilterPlugin + FilterPlugin>(
     let verdicts = snap
         .nodes
         .iter()
-        .map(|n| (n.name.clone(), plugin.filter(&state, pod, n)))
+        .map(|n| (n.name.to_string(), plugin.filter(&state, pod, n)))
         .collect();
     (pre, verdicts)
 }
@@ -125,7 +125,7 @@ pub fn score_all<P: PreScorePlugin + ScorePlugin>(
     let rows = nodes
         .iter()
         .zip(raw.iter().zip(&normalized))
-        .map(|(n, (r, s))| (n.name.clone(), *r, *s))
+        .map(|(n, (r, s))| (n.name.to_string(), *r, *s))
         .collect();
     (pre, rows)
 }

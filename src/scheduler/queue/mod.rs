@@ -71,6 +71,10 @@ pub struct QueuedPod {
     pub arrived: Instant,
     /// When the current wait (back-off or unschedulable) started.
     pub since: Instant,
+    /// The plugins that rejected the pod in its last attempt (kube-scheduler's
+    /// `UnschedulablePlugins`): an assigned pod's arrival only moves pods that one of them
+    /// could now let in.
+    pub unschedulable_plugins: Vec<&'static str>,
 }
 
 impl QueuedPod {
@@ -159,6 +163,29 @@ pub enum ClusterEvent {
     NodeAdded,
     NodeChanged,
     PodDeleted,
+    /// A pod was bound to a node, or a bound pod's labels changed (kube-scheduler's
+    /// AssignedPodAdd / AssignedPodUpdate).
+    AssignedPodAdded,
+    AssignedPodUpdated,
+}
+
+/// The plugins that register for assigned pods' adds and label updates (their
+/// EventsToRegister): a new pod in a domain can satisfy an affinity term or lower a domain's
+/// skew. NodeResourcesFit and the others only gain from deletions, already an event of its own.
+const PLUGINS_FOR_ASSIGNED_PODS: [&str; 2] = ["InterPodAffinity", "PodTopologySpread"];
+
+impl ClusterEvent {
+    /// Whether this event may help a pod that these plugins rejected (the queueing hint):
+    /// node and deletion events move every pod, as before; an assigned pod's arrival only
+    /// those rejected by a plugin that counts existing pods.
+    fn may_help(self, plugins: &[&'static str]) -> bool {
+        match self {
+            ClusterEvent::NodeAdded | ClusterEvent::NodeChanged | ClusterEvent::PodDeleted => true,
+            ClusterEvent::AssignedPodAdded | ClusterEvent::AssignedPodUpdated => plugins
+                .iter()
+                .any(|p| PLUGINS_FOR_ASSIGNED_PODS.contains(p)),
+        }
+    }
 }
 
 /// One pod as the queue view shows it.
@@ -183,9 +210,12 @@ struct Lanes {
     /// The latest version of each pod, by key.
     latest: HashMap<PodKey, QueuedPod>,
     generation: u64,
-    /// Cluster events so far, and how many there had been when each in-flight pod was popped.
+    /// Cluster events so far, and how many there had been when each in-flight pod was popped
+    /// (node and deletion events in `events`; assigned pods' adds and updates in
+    /// `pod_events`, which only count for pods some plugin of which they may help).
     events: u64,
-    popped_at: HashMap<PodKey, u64>,
+    pod_events: u64,
+    popped_at: HashMap<PodKey, (u64, u64)>,
     /// The nominator: pod → (nominated node, the pod).
     nominated: HashMap<PodKey, (String, Arc<Pod>)>,
 }
@@ -235,6 +265,7 @@ impl SchedulingQueue {
             attempts: 0,
             arrived: now,
             since: now,
+            unschedulable_plugins: Vec::new(),
         };
         lanes.put(qp, Lane::Active);
         drop(lanes);
@@ -340,7 +371,7 @@ impl SchedulingQueue {
                 lanes
                     .lane
                     .insert(latest.key.clone(), (Lane::InFlight, generation));
-                let events = lanes.events;
+                let events = (lanes.events, lanes.pod_events);
                 lanes.popped_at.insert(latest.key.clone(), events);
                 return Some(latest);
             }
@@ -380,7 +411,11 @@ impl SchedulingQueue {
         }
         qp.attempts += 1;
         qp.since = Instant::now();
-        let missed_event = popped_at.is_some_and(|at| at < lanes.events);
+        let missed_event = popped_at.is_some_and(|(events, pod_events)| {
+            events < lanes.events
+                || (pod_events < lanes.pod_events
+                    && ClusterEvent::AssignedPodAdded.may_help(&qp.unschedulable_plugins))
+        });
         match failure {
             Failure::Error => lanes.put(qp, Lane::Backoff),
             Failure::Unschedulable if missed_event => lanes.put(qp, Lane::Backoff),
@@ -397,13 +432,31 @@ impl SchedulingQueue {
         self.ready.notify_one();
     }
 
-    /// A cluster event: every unschedulable pod moves to backoffQ if its back-off has not run
-    /// out yet, else to activeQ.
-    pub fn on_cluster_event(&self, _event: ClusterEvent) {
+    /// A cluster event: every unschedulable pod it may help (by the plugins that rejected it)
+    /// moves to backoffQ if its back-off has not run out yet, else to activeQ
+    /// (MoveAllToActiveOrBackoffQueue with queueing hints).
+    pub fn on_cluster_event(&self, event: ClusterEvent) {
         let now = Instant::now();
         let mut lanes = self.lock();
-        lanes.events += 1;
-        let moved: Vec<QueuedPod> = lanes.unschedulable.drain().map(|(_, qp)| qp).collect();
+        match event {
+            ClusterEvent::AssignedPodAdded | ClusterEvent::AssignedPodUpdated => {
+                lanes.pod_events += 1
+            }
+            _ => lanes.events += 1,
+        }
+        if lanes.unschedulable.is_empty() {
+            return;
+        }
+        let keys: Vec<PodKey> = lanes
+            .unschedulable
+            .iter()
+            .filter(|(_, qp)| event.may_help(&qp.unschedulable_plugins))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let moved: Vec<QueuedPod> = keys
+            .iter()
+            .filter_map(|k| lanes.unschedulable.remove(k))
+            .collect();
         let any = !moved.is_empty();
         for qp in moved {
             let lane = if qp.backoff_until() > now {
@@ -622,6 +675,59 @@ mod tests {
         let again = q.pop().await;
         assert_eq!(again.key, "default/web");
         assert_eq!((Instant::now() - started).as_secs(), 300);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_assigned_pod_moves_only_pods_that_affinity_or_spread_rejected() {
+        let q = SchedulingQueue::new();
+        for (name, plugin) in [
+            ("affinity", "InterPodAffinity"),
+            ("spread", "PodTopologySpread"),
+            ("cpu", "NodeResourcesFit"),
+        ] {
+            q.add(pod(name, 0));
+            let mut qp = q.pop().await;
+            qp.unschedulable_plugins = vec![plugin];
+            q.requeue(qp, Failure::Unschedulable);
+        }
+        tokio::time::advance(Duration::from_secs(10)).await;
+        q.on_cluster_event(ClusterEvent::AssignedPodAdded);
+        let mut moved = Vec::new();
+        while let Some(qp) = q.try_pop() {
+            moved.push(qp.key);
+        }
+        moved.sort();
+        assert_eq!(moved, ["default/affinity", "default/spread"]);
+        let cpu = q
+            .view()
+            .into_iter()
+            .find(|e| e.key == "default/cpu")
+            .unwrap();
+        assert_eq!(cpu.lane, Lane::Unschedulable);
+
+        // A label change of an assigned pod counts the same; a node event moves everyone.
+        q.on_cluster_event(ClusterEvent::AssignedPodUpdated);
+        assert!(q.try_pop().is_none());
+        q.on_cluster_event(ClusterEvent::NodeAdded);
+        assert_eq!(q.try_pop().map(|qp| qp.key).as_deref(), Some("default/cpu"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_assigned_pod_while_in_flight_counts_only_for_affinity_and_spread() {
+        let q = SchedulingQueue::new();
+        q.add(pod("affinity", 0));
+        q.add(pod("cpu", 0));
+        let mut a = q.pop().await;
+        let mut c = q.pop().await;
+        a.unschedulable_plugins = vec!["InterPodAffinity"];
+        c.unschedulable_plugins = vec!["NodeResourcesFit"];
+        q.on_cluster_event(ClusterEvent::AssignedPodAdded);
+        let (a_key, c_key) = (a.key.clone(), c.key.clone());
+        q.requeue(a, Failure::Unschedulable);
+        q.requeue(c, Failure::Unschedulable);
+        let lane = |k: &str| q.view().into_iter().find(|e| e.key == k).unwrap().lane;
+        assert_eq!(lane(&a_key), Lane::Backoff);
+        assert_eq!(lane(&c_key), Lane::Unschedulable);
     }
 
     #[tokio::test(start_paused = true)]

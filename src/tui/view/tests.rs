@@ -251,11 +251,12 @@ fn why_a_pod_is_pending() {
                 .into(),
         },
         verdicts: vec![verdict("node-1"), verdict("node-2"), verdict("node-3")],
-        scores: Vec::new(),
+        scores: Default::default(),
         nodes_total: 3,
         nodes_feasible: 0,
         sampled: false,
         post_filter: None,
+        unschedulable_plugins: vec!["NodeResourcesFit"],
     };
     let record = DecisionRecord {
         pod: "default/too-big".into(),

@@ -116,22 +116,18 @@ pub fn lines(
         };
         let col = 18usize;
         let mut header = vec![Span::styled(format!("  {:<32}", "plugin"), t.muted())];
-        for n in &d.scores {
+        for n in d.scores.iter() {
             header.push(Span::styled(
                 format!("{:>col$}", fit(&n.node, col - 1)),
                 t.muted(),
             ));
         }
         out.push(Line::from(header));
-        let plugins: Vec<&str> = d
-            .scores
-            .first()
-            .map(|n| n.plugins.iter().map(|p| p.plugin).collect())
-            .unwrap_or_default();
-        for (i, plugin) in plugins.iter().enumerate() {
+        let rows: Vec<_> = (0..d.scores.len()).map(|r| d.scores.plugins_of(r)).collect();
+        for (i, (plugin, _)) in d.scores.plugins.iter().enumerate() {
             let mut row = vec![Span::styled(format!("  {:<32}", fit(plugin, 31)), t.text())];
-            for n in &d.scores {
-                let cell = n.plugins.get(i).map_or(String::new(), |p| {
+            for scores in &rows {
+                let cell = scores.get(i).map_or(String::new(), |p| {
                     format!("{}→{}×{}={}", p.raw, p.normalized, p.weight, p.weighted)
                 });
                 row.push(Span::styled(
@@ -142,8 +138,8 @@ pub fn lines(
             out.push(Line::from(row));
         }
         let mut total = vec![Span::styled(format!("  {:<32}", "total"), t.title())];
-        for n in &d.scores {
-            let star = if winner == Some(n.node.as_str()) {
+        for n in d.scores.iter() {
+            let star = if winner == Some(&*n.node) {
                 "★ "
             } else {
                 ""
