@@ -261,6 +261,10 @@ pub struct NodeInfo {
     /// Images present on the node (`status.images`), by every name, with their size in bytes;
     /// shared by the copies a pod change makes.
     pub images: Arc<HashMap<String, i64>>,
+    /// `spec.unschedulable`, and whether `spec.taints` has any: read by the filters of every
+    /// node examined, so kept next to the rest instead of behind the `Node`.
+    pub unschedulable: bool,
+    pub has_taints: bool,
     /// The cache's change counter when this node (or a pod on it) last changed: a snapshot
     /// re-copies only nodes newer than itself (kube-scheduler's NodeInfo.Generation).
     pub generation: u64,
@@ -283,7 +287,6 @@ impl NodeInfo {
             }
         }
         NodeInfo {
-            node,
             name,
             pods: Vec::new(),
             pods_with_affinity: Vec::new(),
@@ -293,7 +296,18 @@ impl NodeInfo {
             allocatable,
             used_ports: HashSet::new(),
             images: Arc::new(images),
+            unschedulable: node
+                .spec
+                .as_ref()
+                .and_then(|s| s.unschedulable)
+                .unwrap_or(false),
+            has_taints: node
+                .spec
+                .as_ref()
+                .and_then(|s| s.taints.as_ref())
+                .is_some_and(|t| !t.is_empty()),
             generation: 0,
+            node,
         }
     }
 

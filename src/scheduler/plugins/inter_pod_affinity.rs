@@ -47,9 +47,10 @@ impl Default for InterPodAffinity {
 }
 
 /// Counts (or scores) per topology pair, kept as key → value → n so that a lookup can borrow
-/// the node's labels instead of building a pair.
+/// the node's labels instead of building a pair. A pod's terms name one or two topology keys:
+/// the keys are a short list (no hashing per update), the values a map.
 #[derive(Debug, Default, Clone)]
-struct TopologyCounts(HashMap<String, HashMap<String, i64>>);
+struct TopologyCounts(Vec<(String, HashMap<String, i64>)>);
 
 impl TopologyCounts {
     /// Adds `n` to the pair `(key, node's value for key)`, when the node has the key.
@@ -57,10 +58,14 @@ impl TopologyCounts {
         let Some(value) = labels.and_then(|l| l.get(key)) else {
             return;
         };
-        let values = match self.0.get_mut(key) {
-            Some(v) => v,
-            None => self.0.entry(key.to_string()).or_default(),
+        let i = match self.0.iter().position(|(k, _)| k == key) {
+            Some(i) => i,
+            None => {
+                self.0.push((key.to_string(), HashMap::new()));
+                self.0.len() - 1
+            }
         };
+        let values = &mut self.0[i].1;
         match values.get_mut(value) {
             Some(c) => *c += n,
             None => {
@@ -71,8 +76,9 @@ impl TopologyCounts {
 
     fn get(&self, key: &str, value: &str) -> i64 {
         self.0
-            .get(key)
-            .and_then(|v| v.get(value))
+            .iter()
+            .find(|(k, _)| k == key)
+            .and_then(|(_, v)| v.get(value))
             .copied()
             .unwrap_or(0)
     }

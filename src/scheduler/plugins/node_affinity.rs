@@ -64,11 +64,13 @@ pub fn node_matches(pod: &Pod, node: &NodeInfo) -> bool {
     let Some(spec) = pod.spec.as_ref() else {
         return true;
     };
-    let labels = node.labels();
+    // The node's labels are read only when the pod asks for any: most pods do not, and the
+    // `Node` is one more object to fetch per node examined.
+    let labels = || node.labels();
     if let Some(selector) = &spec.node_selector
         && !selector
             .iter()
-            .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+            .all(|(k, v)| labels().and_then(|l| l.get(k)) == Some(v))
     {
         return false;
     }
@@ -84,7 +86,7 @@ pub fn node_matches(pod: &Pod, node: &NodeInfo) -> bool {
         Some(req) => req
             .node_selector_terms
             .iter()
-            .any(|t| term_matches(t, labels, &node.name)),
+            .any(|t| term_matches(t, labels(), &node.name)),
         None => true,
     }
 }

@@ -53,6 +53,9 @@ fn tolerations(pod: &Pod) -> &[Toleration] {
 }
 
 fn taints(node: &NodeInfo) -> &[Taint] {
+    if !node.has_taints {
+        return &[];
+    }
     node.node
         .spec
         .as_ref()
