@@ -123,7 +123,9 @@ pub fn lines(
             ));
         }
         out.push(Line::from(header));
-        let rows: Vec<_> = (0..d.scores.len()).map(|r| d.scores.plugins_of(r)).collect();
+        let rows: Vec<_> = (0..d.scores.len())
+            .map(|r| d.scores.plugins_of(r))
+            .collect();
         for (i, (plugin, _)) in d.scores.plugins.iter().enumerate() {
             let mut row = vec![Span::styled(format!("  {:<32}", fit(plugin, 31)), t.text())];
             for scores in &rows {
@@ -139,11 +141,7 @@ pub fn lines(
         }
         let mut total = vec![Span::styled(format!("  {:<32}", "total"), t.title())];
         for n in d.scores.iter() {
-            let star = if winner == Some(&*n.node) {
-                "★ "
-            } else {
-                ""
-            };
+            let star = if winner == Some(&*n.node) { "★ " } else { "" };
             let style = if star.is_empty() {
                 t.text()
             } else {
