@@ -369,6 +369,37 @@ fn node_affinity_operators_selector_and_preferences() {
     );
 }
 
+/// NodePorts and NodeAffinity skip pods with nothing for them to check (their PreFilter says
+/// Skip, as kube-scheduler's), and still reject when there is.
+#[test]
+fn ports_and_node_affinity_run_only_for_pods_that_ask() {
+    let mut busy = node("busy", "1", "1Gi", "10").label("disk", "ssd").info();
+    busy.add_pod(Arc::new(PodInfo::new(Arc::new(
+        pod("a").host_port(8080).build(),
+    ))));
+    let snap = snapshot(vec![busy, node("free", "1", "1Gi", "10").info()]);
+    let fw = default_framework();
+    let verdicts = |p: &Pod| -> Vec<(String, &'static str)> {
+        schedule(&fw, p, &snap, 0)
+            .verdicts
+            .iter()
+            .map(|v| (v.node.to_string(), v.status.plugin))
+            .collect()
+    };
+    assert_eq!(
+        verdicts(&pod("web").host_port(8080).build()),
+        [("busy".into(), "NodePorts"), ("free".into(), "")]
+    );
+    assert_eq!(
+        verdicts(&pod("web").selector("disk", "ssd").build()),
+        [("busy".into(), ""), ("free".into(), "NodeAffinity")]
+    );
+    assert_eq!(
+        verdicts(&pod("web").build()),
+        [("busy".into(), ""), ("free".into(), "")]
+    );
+}
+
 #[test]
 fn ports_cordon_and_node_name() {
     let mut n = node("node-1", "1", "1Gi", "10").info();

@@ -29,14 +29,21 @@ pub fn default_framework() -> Framework {
     let affinity = Arc::new(node_affinity::NodeAffinity);
     let spread = Arc::new(pod_topology_spread::PodTopologySpread);
     let pod_affinity = Arc::new(inter_pod_affinity::InterPodAffinity::default());
+    let ports = Arc::new(node_ports::NodePorts);
     Framework {
-        pre_filter: vec![fit.clone(), spread.clone(), pod_affinity.clone()],
+        pre_filter: vec![
+            affinity.clone(),
+            ports.clone(),
+            fit.clone(),
+            spread.clone(),
+            pod_affinity.clone(),
+        ],
         filter: vec![
             Arc::new(node_unschedulable::NodeUnschedulable),
             Arc::new(node_name::NodeName),
             taints.clone(),
             affinity.clone(),
-            Arc::new(node_ports::NodePorts),
+            ports,
             fit.clone(),
             spread.clone(),
             pod_affinity.clone(),

@@ -10,7 +10,8 @@ use k8s_openapi::api::core::v1::{NodeSelectorRequirement, NodeSelectorTerm, Pod}
 
 use super::names::{ERR_NODE_AFFINITY, NODE_AFFINITY};
 use crate::scheduler::framework::{
-    CycleState, FilterPlugin, NodeInfo, Plugin, ScorePlugin, Status, default_normalize,
+    CycleState, FilterPlugin, NodeInfo, Plugin, PreFilterPlugin, ScorePlugin, Snapshot, Status,
+    default_normalize,
 };
 
 pub struct NodeAffinity;
@@ -94,6 +95,30 @@ pub fn node_matches(pod: &Pod, node: &NodeInfo) -> bool {
 impl Plugin for NodeAffinity {
     fn name(&self) -> &'static str {
         NODE_AFFINITY
+    }
+}
+
+impl PreFilterPlugin for NodeAffinity {
+    /// As kube-scheduler: without a nodeSelector or required node affinity there is nothing to
+    /// check (Skip), so Filter is not run for the pod.
+    fn pre_filter(&self, _: &mut CycleState, pod: &Pod, _: &Snapshot) -> Status {
+        let spec = pod.spec.as_ref();
+        let selector = spec
+            .and_then(|s| s.node_selector.as_ref())
+            .is_some_and(|s| !s.is_empty());
+        let required = spec
+            .and_then(|s| s.affinity.as_ref())
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .is_some();
+        if selector || required {
+            Status::success()
+        } else {
+            Status::skip()
+        }
     }
 }
 
