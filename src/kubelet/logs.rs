@@ -17,6 +17,28 @@ pub struct LogRequest {
     pub options: LogOptions,
 }
 
+/// The kubelet of the pod's node, which kube-apiserver would ask for logs and exec; its
+/// errors when the pod has no node yet or no kubelet answers for it.
+pub fn node_kubelet(
+    kubelets: &[std::sync::Arc<Kubelet>],
+    pod: &Pod,
+) -> Result<std::sync::Arc<Kubelet>, ApiError> {
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let node = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.node_name.clone())
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(format!("pod {name} does not have a host assigned"))
+        })?;
+    kubelets
+        .iter()
+        .find(|k| k.node_name() == node)
+        .cloned()
+        .ok_or_else(|| ApiError::unavailable(format!("no kubelet answers for node {node}")))
+}
+
 /// The container a `log` or `exec` request means: the one named (which must be one of the
 /// pod's), or the pod's only container; kube-apiserver's errors otherwise.
 pub fn container_to_use(pod: &Pod, requested: Option<&str>) -> Result<String, ApiError> {

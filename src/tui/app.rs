@@ -215,20 +215,7 @@ fn follow_logs(
     tokio::spawn(async move {
         let result = async {
             let pod = api.get(&key.1)?;
-            let node = pod
-                .spec
-                .as_ref()
-                .and_then(|s| s.node_name.clone())
-                .filter(|n| !n.is_empty())
-                .ok_or_else(|| {
-                    ApiError::bad_request(format!("pod {} does not have a host assigned", key.1))
-                })?;
-            let kubelet = kubelets
-                .iter()
-                .find(|k| k.node_name() == node)
-                .ok_or_else(|| {
-                    ApiError::unavailable(format!("no kubelet answers for node {node}"))
-                })?;
+            let kubelet = crate::kubelet::logs::node_kubelet(&kubelets, &pod)?;
             let mut stream = kubelet.logs(&pod, &request).await?;
             while let Some(chunk) = stream.next().await {
                 if tx.send(Action::LogChunk(generation, chunk?)).is_err() {

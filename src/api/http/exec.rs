@@ -82,7 +82,7 @@ pub async fn pod_exec(
     let checked = async {
         let pod: Pod = st.api.get(Some(namespace), name)?;
         let container = container_to_use(&pod, container.as_deref())?;
-        let kubelet = super::logs::node_kubelet(st, &pod)?;
+        let kubelet = crate::kubelet::logs::node_kubelet(&st.kubelets, &pod)?;
         Ok::<_, ApiError>((pod, container, kubelet))
     };
     let (pod, container, kubelet) = match checked.await {

@@ -68,27 +68,6 @@ pub fn log_request(query: &HashMap<String, String>) -> Result<LogRequest, ApiErr
     })
 }
 
-/// The kubelet of the pod's node, which kube-apiserver would ask for logs and exec.
-pub(super) fn node_kubelet(
-    st: &HttpState,
-    pod: &Pod,
-) -> Result<std::sync::Arc<crate::kubelet::run::Kubelet>, ApiError> {
-    let name = pod.metadata.name.as_deref().unwrap_or_default();
-    let node = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.node_name.clone())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| {
-            ApiError::bad_request(format!("pod {name} does not have a host assigned"))
-        })?;
-    st.kubelets
-        .iter()
-        .find(|k| k.node_name() == node)
-        .cloned()
-        .ok_or_else(|| ApiError::unavailable(format!("no kubelet answers for node {node}")))
-}
-
 pub async fn pod_log(
     st: &HttpState,
     method: &Method,
@@ -101,7 +80,7 @@ pub async fn pod_log(
     }
     let request = log_request(query)?;
     let pod: Pod = st.api.get(Some(namespace), name)?;
-    let kubelet = node_kubelet(st, &pod)?;
+    let kubelet = crate::kubelet::logs::node_kubelet(&st.kubelets, &pod)?;
     let stream = kubelet.logs(&pod, &request).await?;
     let body = Body::from_stream(stream.map(|chunk| chunk.map_err(std::io::Error::other)));
     Ok(([(header::CONTENT_TYPE, "text/plain")], body).into_response())
