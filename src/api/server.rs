@@ -25,14 +25,24 @@ pub struct Caller {
     pub actor: Actor,
     /// `dryRun=All`: validate, default and answer as if written, but write nothing.
     pub dry_run: bool,
+    /// A person's request (the TUI, or kubectl over HTTP): in step mode its pod writes wait at
+    /// the trace gate before they are committed. The components have gates of their own.
+    pub person: bool,
 }
 
 impl Caller {
     pub fn new(actor: Actor) -> Self {
         Caller {
+            person: actor == Actor::You,
             actor,
             dry_run: false,
         }
+    }
+
+    /// A request from outside the process (HTTP): someone's, not a component's.
+    pub fn from_person(mut self) -> Self {
+        self.person = true;
+        self
     }
 
     pub fn dry_run(mut self) -> Self {
@@ -205,6 +215,23 @@ impl ApiServer {
         });
     }
 
+    /// Step mode's gate point of the API server: a person's pod write waits before its commit.
+    async fn hold<K: Kind>(&self, caller: &Caller, verb: &str, key: &str) {
+        if caller.person && !caller.dry_run && K::URL_PATH_SEGMENT == "pods" {
+            self.inner
+                .trace
+                .at_gate(|| {
+                    StepDraft::new(
+                        Actor::ApiServer,
+                        Actor::Store,
+                        key,
+                        format!("commit {verb} {}", K::URL_PATH_SEGMENT),
+                    )
+                })
+                .await;
+        }
+    }
+
     fn respond(
         &self,
         caller: &Caller,
@@ -327,6 +354,7 @@ impl ApiServer {
             self.respond(caller, &key, "201 Created (dry run)".into(), None, started);
             return Ok(obj);
         }
+        self.hold::<K>(caller, "POST", &key).await;
         let event = self
             .inner
             .store
@@ -504,6 +532,7 @@ impl ApiServer {
         let started = Instant::now();
         let key = key_of::<K>(namespace, name);
         self.request::<K>(caller, verb, &key);
+        self.hold::<K>(caller, verb, &key).await;
         loop {
             let (kv, _) = self.inner.store.get(&key).map_err(ApiError::from_store)?;
             let Some(kv) = kv else {
@@ -679,6 +708,7 @@ impl ApiServer {
         if let Some(forbidden) = protected::<K>(name) {
             return Err(forbidden);
         }
+        self.hold::<K>(caller, "DELETE", &key).await;
         let precondition = params
             .resource_version
             .as_deref()

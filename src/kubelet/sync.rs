@@ -272,6 +272,9 @@ impl Kubelet {
                 hostname: pref.name.clone(),
                 port_mappings: super::runtime::port_mappings(pod),
             };
+            self.trace
+                .at_gate(|| StepDraft::new(self.actor(), Actor::Docker, &key, "create sandbox"))
+                .await;
             match self.runtime.run_sandbox(&config).await {
                 Ok(id) => {
                     self.trace.record(|| {
@@ -421,6 +424,9 @@ impl Kubelet {
         let name = container.name.as_str();
         let image = container.image.clone().unwrap_or_default();
         let key = trace_key(pref);
+        self.trace
+            .at_gate(|| StepDraft::new(self.actor(), Actor::Docker, &key, format!("start {name}")))
+            .await;
         self.ensure_image(pod, pref, container, &image).await?;
 
         let config = ContainerConfig {
@@ -797,6 +803,16 @@ impl Kubelet {
             return;
         }
         let phase = generated.phase.clone().unwrap_or_default();
+        self.trace
+            .at_gate(|| {
+                StepDraft::new(
+                    self.actor(),
+                    Actor::ApiServer,
+                    trace_key(pref),
+                    format!("status {phase}"),
+                )
+            })
+            .await;
         let started = std::time::Instant::now();
         let result = self
             .api
@@ -897,6 +913,16 @@ impl Kubelet {
             uid: Some(pref.uid.clone()),
             resource_version: None,
         };
+        self.trace
+            .at_gate(|| {
+                StepDraft::new(
+                    self.actor(),
+                    Actor::ApiServer,
+                    trace_key(&pref),
+                    "DELETE pod (grace 0)",
+                )
+            })
+            .await;
         let started = std::time::Instant::now();
         match self
             .api

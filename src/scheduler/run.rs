@@ -315,6 +315,18 @@ impl Scheduler {
     }
 
     async fn schedule_one(self: Arc<Self>, qp: QueuedPod) {
+        let trace_key = format!("/registry/pods/{}", qp.key);
+        // Step mode: the pod waits here, popped and unbound, until the person lets it go on.
+        self.trace
+            .at_gate(|| {
+                StepDraft::new(
+                    Actor::Scheduler,
+                    Actor::Scheduler,
+                    &trace_key,
+                    "filter and score the nodes",
+                )
+            })
+            .await;
         let popped = Instant::now();
         let pod = qp.pod.clone();
         let key = qp.key.clone();
@@ -331,7 +343,6 @@ impl Scheduler {
             }
             Arc::new(decision)
         };
-        let trace_key = format!("/registry/pods/{key}");
         self.trace.record(|| {
             StepDraft::new(
                 Actor::Scheduler,
@@ -424,6 +435,16 @@ impl Scheduler {
             .unwrap_or_else(|| "default".into());
         let name = pod.metadata.name.clone().unwrap_or_default();
         let api: Api<Pod> = Api::namespaced(&self.api, &ns, Actor::Scheduler);
+        self.trace
+            .at_gate(|| {
+                StepDraft::new(
+                    Actor::Scheduler,
+                    Actor::ApiServer,
+                    format!("/registry/pods/{}", qp.key),
+                    format!("POST binding → {node}"),
+                )
+            })
+            .await;
         match api.bind(&name, &node).await {
             Ok(bound) => {
                 self.queue.delete(&qp.key);

@@ -12,7 +12,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
+
+mod gate;
+pub use gate::Held;
 
 /// Who takes part in a step: the lifelines of the sequence diagram.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -123,6 +126,7 @@ struct Inner {
     ring_capacity: usize,
     ring: Mutex<VecDeque<Arc<Step>>>,
     tx: broadcast::Sender<Arc<Step>>,
+    gate: gate::Gate,
 }
 
 /// How many steps a subscriber may fall behind before it is told it lagged.
@@ -140,6 +144,7 @@ impl TraceBus {
                 ring_capacity,
                 ring: Mutex::new(VecDeque::with_capacity(ring_capacity.min(4096))),
                 tx,
+                gate: gate::Gate::new(),
             }),
         }
     }
@@ -199,6 +204,39 @@ impl TraceBus {
             rx: self.inner.tx.subscribe(),
             bus: self.clone(),
         }
+    }
+
+    /// A gate point: in step mode, waits here until the person lets this step through (the
+    /// trace gate, `trace/gate.rs`); otherwise returns at once. `draft` names the step about to happen
+    /// and runs only in step mode.
+    pub async fn at_gate(&self, draft: impl FnOnce() -> StepDraft) {
+        if self.inner.gate.is_closed() {
+            self.inner.gate.pass(draft(), self.now()).await;
+        }
+    }
+
+    /// Step mode on (the gate holds every step) or off (everything waiting goes, oldest first).
+    pub fn set_step_mode(&self, on: bool) {
+        self.inner.gate.set_closed(on);
+    }
+
+    pub fn step_mode(&self) -> bool {
+        self.inner.gate.is_closed()
+    }
+
+    /// Lets the oldest waiting step through; what it was, or `None` when nothing waits.
+    pub fn step(&self) -> Option<Held> {
+        self.inner.gate.advance()
+    }
+
+    /// The steps waiting at the gate, oldest first.
+    pub fn held(&self) -> Vec<Held> {
+        self.inner.gate.held()
+    }
+
+    /// Changes whenever a step arrives at or leaves the gate, or step mode changes.
+    pub fn watch_gate(&self) -> watch::Receiver<u64> {
+        self.inner.gate.watch()
     }
 
     /// Time since the bus started, on the same clock as [`Step::at`].
@@ -279,6 +317,70 @@ mod tests {
         let recent: Vec<_> = bus.recent().iter().map(|s| s.what.clone()).collect();
         assert_eq!(recent, ["b", "c"]);
         assert!(bus.recent()[0].seq < bus.recent()[1].seq);
+    }
+
+    #[tokio::test]
+    async fn step_mode_holds_steps_and_lets_them_through_in_order() {
+        let bus = TraceBus::quiet();
+        // Off: a gate point costs nothing and never waits.
+        bus.at_gate(|| unreachable!("the draft is built only in step mode"))
+            .await;
+        bus.set_step_mode(true);
+        let passed = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for what in ["a", "b", "c"] {
+            let (bus, passed) = (bus.clone(), passed.clone());
+            tasks.push(tokio::spawn(async move {
+                bus.at_gate(|| draft(what)).await;
+                passed.lock().unwrap().push(what);
+            }));
+            // Arrival order is the order they are let through.
+            while bus.held().len() < tasks.len() {
+                tokio::task::yield_now().await;
+            }
+        }
+        let held: Vec<_> = bus.held().iter().map(|h| h.what.clone()).collect();
+        assert_eq!(held, ["a", "b", "c"]);
+        assert!(passed.lock().unwrap().is_empty(), "nothing passes unasked");
+        assert_eq!(bus.step().unwrap().what, "a");
+        while passed.lock().unwrap().len() < 1 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(*passed.lock().unwrap(), ["a"]);
+        assert_eq!(bus.held().len(), 2);
+        // Leaving step mode lets the rest through, oldest first.
+        bus.set_step_mode(false);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(*passed.lock().unwrap(), ["a", "b", "c"]);
+        assert!(bus.held().is_empty());
+        assert!(bus.step().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_step_whose_waiter_left_is_skipped() {
+        let bus = TraceBus::quiet();
+        bus.set_step_mode(true);
+        let gone = {
+            let bus = bus.clone();
+            tokio::spawn(async move { bus.at_gate(|| draft("gone")).await })
+        };
+        while bus.held().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        gone.abort();
+        let _ = gone.await;
+        assert!(bus.held().is_empty(), "a waiter that left is not shown");
+        let stays = {
+            let bus = bus.clone();
+            tokio::spawn(async move { bus.at_gate(|| draft("stays")).await })
+        };
+        while bus.held().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(bus.step().unwrap().what, "stays");
+        stays.await.unwrap();
     }
 
     #[tokio::test]

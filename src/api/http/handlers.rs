@@ -148,7 +148,7 @@ async fn resource(
 }
 
 fn caller(req: &Req) -> Caller {
-    let caller = Caller::new(request::caller_actor(&req.headers));
+    let caller = Caller::new(request::caller_actor(&req.headers)).from_person();
     match req.query.get("dryRun").map(String::as_str) {
         Some("All") => caller.dry_run(),
         _ => caller,
