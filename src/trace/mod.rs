@@ -329,9 +329,9 @@ mod tests {
         let passed = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         for what in ["a", "b", "c"] {
-            let (bus, passed) = (bus.clone(), passed.clone());
+            let (waiter, passed) = (bus.clone(), passed.clone());
             tasks.push(tokio::spawn(async move {
-                bus.at_gate(|| draft(what)).await;
+                waiter.at_gate(|| draft(what)).await;
                 passed.lock().unwrap().push(what);
             }));
             // Arrival order is the order they are let through.
