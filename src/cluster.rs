@@ -239,6 +239,8 @@ impl Cluster {
 
     /// Stops every component, lets queued writes finish, and closes the store.
     pub async fn shutdown(mut self) {
+        // Nothing may stay held at the trace gate: step mode ends with the cluster.
+        self.trace.set_step_mode(false);
         self.stop.cancel();
         while self.tasks.join_next().await.is_some() {}
         self.api.store().close().await;

@@ -81,7 +81,11 @@ async fn a_pod_moves_one_step_per_press_and_nothing_moves_unasked() {
         if held.what == "filter and score the nodes" || held.what.starts_with("POST binding") {
             assert_eq!(node_of(&now), None, "unbound while the scheduler waits");
         }
-        assert_ne!(phase(&now), "Running", "not Running before its status passes");
+        assert_ne!(
+            phase(&now),
+            "Running",
+            "not Running before its status passes"
+        );
         assert_eq!(cluster.trace.held().len(), 1, "one step at a time");
         passed.push(cluster.trace.step().unwrap().to_string());
         if held.what == "status Running" {
@@ -95,7 +99,7 @@ async fn a_pod_moves_one_step_per_press_and_nothing_moves_unasked() {
         passed,
         [
             "API server → store: commit POST pods".to_string(),
-            "scheduler → scheduler: filter and score the nodes".to_string(),
+            "scheduler: filter and score the nodes".to_string(),
             format!("scheduler → API server: POST binding → {node}"),
             format!("kubelet {node} → API server: status Pending"),
             format!("kubelet {node} → Docker: create sandbox"),
@@ -105,7 +109,10 @@ async fn a_pod_moves_one_step_per_press_and_nothing_moves_unasked() {
     );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while phase(&pods.get("web").unwrap()) != "Running" {
-        assert!(tokio::time::Instant::now() < deadline, "Running once let through");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Running once let through"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
@@ -119,7 +126,10 @@ async fn a_pod_moves_one_step_per_press_and_nothing_moves_unasked() {
     create.await.unwrap().unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while phase(&pods.get("db").unwrap()) != "Running" {
-        assert!(tokio::time::Instant::now() < deadline, "db runs without a press");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "db runs without a press"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(cluster.trace.held().is_empty());

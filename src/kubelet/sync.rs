@@ -264,7 +264,6 @@ impl Kubelet {
             let _ = self.runtime.remove_container(id).await;
         }
         let sandbox_id = if actions.create_sandbox {
-            let started = std::time::Instant::now();
             let config = SandboxConfig {
                 pod: pref.clone(),
                 node: self.node_name().to_string(),
@@ -275,6 +274,7 @@ impl Kubelet {
             self.trace
                 .at_gate(|| StepDraft::new(self.actor(), Actor::Docker, &key, "create sandbox"))
                 .await;
+            let started = std::time::Instant::now();
             match self.runtime.run_sandbox(&config).await {
                 Ok(id) => {
                     self.trace.record(|| {

@@ -32,7 +32,11 @@ pub struct Held {
 
 impl std::fmt::Display for Held {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} → {}: {}", self.from, self.to, self.what)
+        if self.from == self.to {
+            write!(f, "{}: {}", self.from, self.what)
+        } else {
+            write!(f, "{} → {}: {}", self.from, self.to, self.what)
+        }
     }
 }
 

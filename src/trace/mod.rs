@@ -343,7 +343,7 @@ mod tests {
         assert_eq!(held, ["a", "b", "c"]);
         assert!(passed.lock().unwrap().is_empty(), "nothing passes unasked");
         assert_eq!(bus.step().unwrap().what, "a");
-        while passed.lock().unwrap().len() < 1 {
+        while passed.lock().unwrap().is_empty() {
             tokio::task::yield_now().await;
         }
         assert_eq!(*passed.lock().unwrap(), ["a"]);

@@ -13,7 +13,7 @@ use super::model::ObjKey;
 use crate::api::ApiError;
 use crate::api::runtime::watcher;
 use crate::scheduler::run::DecisionRecord;
-use crate::trace::Step;
+use crate::trace::{Held, Step};
 
 #[derive(Debug)]
 pub enum Action {
@@ -48,6 +48,11 @@ pub enum Action {
     LogChunk(u64, bytes::Bytes),
     /// The followed output ended (an error, or the container's output ended).
     LogEnd(u64, Option<String>),
+    /// The trace gate changed: step mode on or off, and the steps waiting at it.
+    Gate {
+        on: bool,
+        held: Vec<Held>,
+    },
     /// SIGINT or SIGTERM.
     Signal,
 }
@@ -78,5 +83,9 @@ pub enum Effect {
         node: String,
         cordon: bool,
     },
+    /// Turn step mode on or off.
+    StepMode(bool),
+    /// Let the oldest step waiting at the gate through.
+    StepNext,
     Quit,
 }

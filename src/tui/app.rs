@@ -99,6 +99,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
         Api::<KEvent>::all(&cluster.api, who),
         ListParams::default(),
     ));
+    let mut gate = cluster.trace.watch_gate();
     let (tx, mut results) = mpsc::unbounded_channel::<Action>();
     let signal = crate::cluster::shutdown_signal();
     tokio::pin!(signal);
@@ -136,6 +137,10 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
                 None => break Ok(()),
             },
             Some(a) = results.recv() => Some(a),
+            Ok(()) = gate.changed() => Some(Action::Gate {
+                on: cluster.trace.step_mode(),
+                held: cluster.trace.held(),
+            }),
             Some(ev) = pods.next() => watched(ev, Action::Pod),
             Some(ev) = nodes.next() => watched(ev, Action::Node),
             Some(ev) = events.next() => watched(ev, Action::Event),
@@ -187,6 +192,10 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
                     };
                     logs_task = Some(follow_logs(cluster, key, request, generation, tx.clone()));
                 }
+                Some(Effect::StepMode(on)) => cluster.trace.set_step_mode(on),
+                Some(Effect::StepNext) => {
+                    cluster.trace.step();
+                }
                 Some(effect) => carry_out(cluster, effect, tx.clone()),
                 None => {}
             }
@@ -198,6 +207,8 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     if let Some(task) = logs_task {
         task.abort();
     }
+    // Whatever waits at the gate goes on: the TUI that could let it through is leaving.
+    cluster.trace.set_step_mode(false);
     ratatui::restore();
     outcome
 }
@@ -285,6 +296,11 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                 let _ = tx.send(Action::Cordoned(node, cordon, result));
             });
         }
-        Effect::Quit | Effect::LoadDecisions(_) | Effect::FollowLogs { .. } | Effect::StopLogs => {}
+        Effect::Quit
+        | Effect::LoadDecisions(_)
+        | Effect::FollowLogs { .. }
+        | Effect::StopLogs
+        | Effect::StepMode(_)
+        | Effect::StepNext => {}
     }
 }

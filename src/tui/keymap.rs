@@ -49,6 +49,10 @@ pub enum Command {
     CommandLine,
     /// Open the pod filter (`/web`).
     Filter,
+    /// Step mode on or off: the control plane waits at the trace gate before each step.
+    StepMode,
+    /// In step mode: let the oldest waiting step happen.
+    StepNext,
 }
 
 /// Which table applies: the one of the topmost thing on screen.
@@ -249,6 +253,18 @@ const CLUSTER: &[Binding] = &[
         Command::Bottom,
         "last pod",
         "",
+    ),
+    b(
+        &[ch('s')],
+        Command::StepMode,
+        "step mode: the control plane waits before each step until you let it go on",
+        "step",
+    ),
+    b(
+        &[code(KeyCode::Char(' '))],
+        Command::StepNext,
+        "step mode: let the next waiting step happen",
+        "next step",
     ),
     b(
         &[ch('r')],

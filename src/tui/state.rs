@@ -12,6 +12,7 @@ use super::model::{Model, ObjKey};
 use super::sequence::{Playback, Traces};
 use super::theme::Theme;
 use crate::scheduler::run::DecisionRecord;
+use crate::trace::Held;
 
 /// What the status bar says about the cluster this process hosts.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -131,6 +132,8 @@ pub struct State {
     pub logs: Option<LogBuffer>,
     /// Steps the TUI missed because it fell behind the bus.
     pub lagged: u64,
+    /// Step mode: on, with the steps waiting at the trace gate (oldest first); `None`: off.
+    pub step_mode: Option<Vec<Held>>,
     /// Something changed since the last frame.
     pub dirty: bool,
 }
@@ -156,6 +159,7 @@ impl State {
             prompt: None,
             filter: String::new(),
             lagged: 0,
+            step_mode: None,
             dirty: true,
         }
     }

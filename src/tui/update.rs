@@ -21,6 +21,14 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
         }
         Action::EditorKey(key) => {
             if let Some(editor) = &mut state.editor {
+                // In step mode an apply waits at the gate with the editor open: its space is
+                // the step key until the answer comes (typing would change nothing sent).
+                if editor.applying
+                    && state.step_mode.is_some()
+                    && key.code == ratatui::crossterm::event::KeyCode::Char(' ')
+                {
+                    return Some(Effect::StepNext);
+                }
                 // Typing goes back to editing: the diff shown is no longer the edit.
                 editor.review = None;
                 editor.text.input(key);
@@ -209,6 +217,11 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
                     error: true,
                 },
             });
+            None
+        }
+        Action::Gate { on, held } => {
+            state.dirty = true;
+            state.step_mode = on.then_some(held);
             None
         }
         Action::Signal => Some(Effect::Quit),
@@ -507,6 +520,32 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
                 text: state.filter.clone(),
             })
         }
+        Command::StepMode => {
+            let on = state.step_mode.is_none();
+            state.flash = Some(Flash {
+                text: if on {
+                    "step mode: the API server, the scheduler and the kubelets now wait before \
+                     each step — space lets the next one happen, s lets everything go"
+                        .into()
+                } else {
+                    "step mode off: everything that waited goes on, in order".into()
+                },
+                error: false,
+            });
+            return Some(Effect::StepMode(on));
+        }
+        Command::StepNext => {
+            if state.step_mode.is_none() {
+                state.flash = Some(Flash {
+                    text: "step mode is off: press s to make the control plane wait before each \
+                           step"
+                        .into(),
+                    error: true,
+                });
+            } else {
+                return Some(Effect::StepNext);
+            }
+        }
         Command::Faster => state.playback.faster(),
         Command::Slower => state.playback.slower(),
         Command::Replay => {
@@ -665,6 +704,34 @@ mod tests {
             "spec": {"containers": [{"name": "app", "image": "busybox"}]}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn step_mode_keys_ask_the_gate_and_space_needs_step_mode() {
+        let mut s = state();
+        let key = |c: char| {
+            ratatui::crossterm::event::KeyEvent::from(ratatui::crossterm::event::KeyCode::Char(c))
+        };
+        // space with step mode off: nothing is let through, and the flash says how to start.
+        let space = crate::tui::app::key_action(&s, key(' ')).unwrap();
+        assert_eq!(update(&mut s, space), None);
+        assert!(s.flash.as_ref().unwrap().error);
+        let toggle = crate::tui::app::key_action(&s, key('s')).unwrap();
+        assert_eq!(update(&mut s, toggle), Some(Effect::StepMode(true)));
+        // The state follows the gate, not the key: the gate's answer turns it on.
+        assert!(s.step_mode.is_none());
+        update(
+            &mut s,
+            Action::Gate {
+                on: true,
+                held: Vec::new(),
+            },
+        );
+        assert_eq!(s.step_mode, Some(Vec::new()));
+        let space = crate::tui::app::key_action(&s, key(' ')).unwrap();
+        assert_eq!(update(&mut s, space), Some(Effect::StepNext));
+        let toggle = crate::tui::app::key_action(&s, key('s')).unwrap();
+        assert_eq!(update(&mut s, toggle), Some(Effect::StepMode(false)));
     }
 
     #[test]

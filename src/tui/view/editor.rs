@@ -29,7 +29,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, e: &Editor) {
         Origin::New { sample } => format!(" new pod · {sample} "),
         Origin::Edit((ns, name)) => format!(" edit pod {ns}/{name} "),
     };
-    let status = if e.applying {
+    let status = if e.applying && s.step_mode.is_some() {
+        " applying… step mode holds the commit at the gate: space lets it through "
+    } else if e.applying {
         " applying… "
     } else {
         " ctrl-s apply · esc close "

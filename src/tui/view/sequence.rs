@@ -13,7 +13,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 
 use super::text::{duration, fit, width};
-use crate::trace::{Actor, Step};
+use crate::trace::{Actor, Held, Step};
 use crate::tui::sequence::{EIGHT_STEPS, Lifeline, milestone};
 use crate::tui::state::State;
 use crate::tui::theme::{Health, Theme};
@@ -54,10 +54,16 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
     let block = Block::bordered()
         .title(Line::from(title))
         .border_style(t.border(false));
-    let inner = block.inner(area);
+    let mut inner = block.inner(area);
     f.render_widget(block, area);
     if inner.height < 3 || inner.width < 40 {
         return;
+    }
+    if let Some(held) = &s.step_mode {
+        // Step mode's line: what waits at the trace gate, at the panel's foot.
+        inner.height -= 1;
+        let foot = Rect::new(inner.x, inner.y + inner.height, inner.width, 1);
+        f.render_widget(Paragraph::new(gate_line(t, held, foot.width)), foot);
     }
     let Some(key) = &s.selected else {
         f.render_widget(
@@ -161,6 +167,50 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         );
         f.render_widget(Paragraph::new(notes), notes_area);
     }
+}
+
+/// `⏸ step mode  space lets through: scheduler → API server: POST binding → node-2
+/// (default/web) · 2 more waiting`.
+fn gate_line(t: &Theme, held: &[Held], width: u16) -> Line<'static> {
+    let mut spans = vec![Span::styled(" ⏸ step mode ", t.selected()), Span::raw(" ")];
+    match held.first() {
+        None => spans.push(Span::styled(
+            "nothing waits at the gate yet: create or change a pod (s leaves step mode)",
+            t.muted(),
+        )),
+        Some(next) => {
+            spans.push(Span::styled("space", t.key()));
+            spans.push(Span::styled(" lets through: ", t.muted()));
+            spans.push(Span::styled(next.to_string(), t.arrow(true)));
+            let pod = next
+                .key
+                .strip_prefix("/registry/pods/")
+                .unwrap_or(&next.key);
+            spans.push(Span::styled(format!(" ({pod})"), t.text()));
+            if held.len() > 1 {
+                spans.push(Span::styled(
+                    format!(" · {} more waiting", held.len() - 1),
+                    t.muted(),
+                ));
+            }
+        }
+    }
+    let mut used = 0;
+    let mut fitted = Vec::new();
+    for span in spans {
+        let w = span.width();
+        let room = usize::from(width).saturating_sub(used);
+        if w <= room {
+            used += w;
+            fitted.push(span);
+        } else {
+            if room > 1 {
+                fitted.push(Span::styled(fit(&span.content, room), span.style));
+            }
+            break;
+        }
+    }
+    Line::from(fitted)
 }
 
 fn speed_label(speed: f32) -> String {

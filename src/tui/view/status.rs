@@ -46,6 +46,14 @@ fn top_spans(s: &State) -> (Vec<Span<'static>>, Vec<Span<'static>>) {
         Span::styled("  │ rev ", t.muted()),
         Span::styled(s.revision().to_string(), t.text()),
     ];
+    let mut first = first;
+    if let Some(held) = &s.step_mode {
+        first.push(Span::styled("  │ ", t.muted()));
+        first.push(Span::styled(
+            format!("STEP MODE · {} waiting", held.len()),
+            t.arrow(true),
+        ));
+    }
     let mut second = vec![Span::raw(" ")];
     match &s.info.api {
         Some(api) => {
@@ -135,6 +143,7 @@ fn applies(s: &State, c: Command) -> bool {
     match c {
         Command::Previous => kind == Some(ViewKind::Logs),
         Command::Edit => kind != Some(ViewKind::Events),
+        Command::StepNext => s.step_mode.is_some(),
         _ => true,
     }
 }

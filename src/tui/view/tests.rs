@@ -209,6 +209,69 @@ fn running_pod_with_its_sequence() {
 }
 
 #[test]
+fn step_mode_holds_the_scheduler() {
+    let mut pod = running_pod();
+    pod.spec.as_mut().unwrap().node_name = None;
+    pod.status = Some(serde_json::from_value(serde_json::json!({"phase": "Pending"})).unwrap());
+    let steps = hello_steps().into_iter().take(4).collect();
+    let mut s = with_pod(state(Theme::dark()), pod, steps);
+    // Let the four steps' arrows finish drawing, as they would have while the pod waited.
+    let later = std::time::Instant::now() + Duration::from_secs(60);
+    update(&mut s, Action::Frame(later));
+    let held = |id, from, to, what: &str| crate::trace::Held {
+        id,
+        from,
+        to,
+        key: "/registry/pods/default/hello".into(),
+        what: what.into(),
+        since: Duration::from_millis(4),
+    };
+    update(
+        &mut s,
+        Action::Gate {
+            on: true,
+            held: vec![
+                held(
+                    0,
+                    Actor::Scheduler,
+                    Actor::Scheduler,
+                    "filter and score the nodes",
+                ),
+                held(
+                    1,
+                    Actor::Kubelet("node-2".into()),
+                    Actor::ApiServer,
+                    "status Running",
+                ),
+            ],
+        },
+    );
+    insta::assert_snapshot!("step_mode_120x30", draw(&s, 120, 30).backend());
+    insta::assert_snapshot!("step_mode_80x24", draw(&s, 80, 24).backend());
+    update(
+        &mut s,
+        Action::Gate {
+            on: true,
+            held: vec![],
+        },
+    );
+    let text = draw(&s, 120, 30).backend().to_string();
+    assert!(text.contains("nothing waits at the gate yet"), "{text}");
+    update(
+        &mut s,
+        Action::Gate {
+            on: false,
+            held: vec![],
+        },
+    );
+    let text = draw(&s, 120, 30).backend().to_string();
+    assert!(
+        !text.contains("step mode") && !text.contains("STEP MODE"),
+        "{text}"
+    );
+}
+
+#[test]
 fn crash_loop() {
     let pod: Pod = serde_json::from_value(serde_json::json!({
         "metadata": {"name": "crasher", "namespace": "default",
