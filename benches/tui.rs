@@ -93,6 +93,7 @@ fn run(pods: usize, frames: usize) -> (f64, f64, f64, u64) {
             rev: Some(seq),
             what: "commit update".into(),
             took: Some(Duration::from_micros(300)),
+            progress: None,
         };
         update(&mut s, Action::Step(Arc::new(step)));
     }

@@ -91,6 +91,34 @@ fn short_duration(d: Duration) -> String {
     }
 }
 
+/// The least time between two pull progress reports on the trace bus (layer completions and the
+/// end are always reported).
+const PULL_REPORT_GAP: Duration = Duration::from_millis(250);
+
+/// Which of a pull's progress reports go onto the trace bus.
+#[derive(Default)]
+struct PullReports {
+    /// When the last one went, and how many layers were done then.
+    last: Option<(Instant, u32)>,
+}
+
+impl PullReports {
+    fn due(&mut self, p: &super::runtime::PullProgress, now: Instant) -> bool {
+        let due = match self.last {
+            None => true,
+            Some((at, layers)) => {
+                layers != p.layers_done
+                    || (p.bytes_total > 0 && p.bytes_done >= p.bytes_total)
+                    || now.duration_since(at) >= PULL_REPORT_GAP
+            }
+        };
+        if due {
+            self.last = Some((now, p.layers_done));
+        }
+        due
+    }
+}
+
 impl Kubelet {
     /// Syncs one pod; returns when it wants to be woken (a back-off expiring).
     pub(crate) async fn sync_pod(self: &Arc<Self>, pod: &Pod) -> Option<Instant> {
@@ -604,17 +632,30 @@ impl Kubelet {
         let started = std::time::Instant::now();
         let key = trace_key(pref);
         let trace = self.trace.clone();
+        // Docker reports every few kilobytes of every layer; the bus gets a report when a layer
+        // completes, when the pull ends, and otherwise at most every PULL_REPORT_GAP.
+        let reports = std::sync::Mutex::new(PullReports::default());
         let progress = move |p: super::runtime::PullProgress| {
+            let due = reports
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .due(&p, Instant::now());
+            if !due {
+                return;
+            }
             trace.record(|| {
                 StepDraft::new(
                     Actor::Docker,
                     Actor::Docker,
                     &key,
-                    format!(
-                        "pulling {}: {}/{} layers, {}/{} bytes",
-                        p.image, p.layers_done, p.layers_total, p.bytes_done, p.bytes_total
-                    ),
+                    format!("pulling {}", p.image),
                 )
+                .progress(crate::trace::Progress {
+                    bytes_done: p.bytes_done,
+                    bytes_total: p.bytes_total,
+                    layers_done: p.layers_done,
+                    layers_total: p.layers_total,
+                })
             });
         };
         match self.runtime.pull_image(image, &progress).await {
@@ -1035,6 +1076,33 @@ fn expand(value: &str, vars: &[(String, String)]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn report(bytes_done: u64, layers_done: u32) -> super::super::runtime::PullProgress {
+        super::super::runtime::PullProgress {
+            image: "nginx:1.27".into(),
+            layers_done,
+            layers_total: 2,
+            bytes_done,
+            bytes_total: 100,
+        }
+    }
+
+    #[test]
+    fn pull_reports_are_thinned_but_layers_and_the_end_always_go() {
+        let mut r = PullReports::default();
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        assert!(r.due(&report(1, 0), t0), "the first report goes");
+        assert!(!r.due(&report(2, 0), ms(10)));
+        assert!(!r.due(&report(3, 0), ms(249)));
+        assert!(r.due(&report(4, 0), ms(250)), "then one per 250 ms");
+        assert!(
+            r.due(&report(50, 1), ms(260)),
+            "a finished layer goes at once"
+        );
+        assert!(!r.due(&report(60, 1), ms(270)));
+        assert!(r.due(&report(100, 1), ms(280)), "the end goes at once");
+    }
 
     #[test]
     fn env_resolves_field_refs_and_references() {

@@ -63,11 +63,30 @@ pub struct Step {
     pub what: String,
     /// How long the step itself took, when it was measured.
     pub took: Option<Duration>,
+    /// How far a step that takes a while has come (an image pull), when it reports that.
+    pub progress: Option<Progress>,
+}
+
+/// An image pull's progress: bytes and layers, as the runtime reports them. Each report is a
+/// step with the same `what`; a reader may show the latest in place of the ones before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub layers_done: u32,
+    pub layers_total: u32,
 }
 
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} → {}: {}", self.from, self.to, self.what)?;
+        if let Some(p) = self.progress {
+            write!(
+                f,
+                ": {}/{} layers, {}/{} bytes",
+                p.layers_done, p.layers_total, p.bytes_done, p.bytes_total
+            )?;
+        }
         if let Some(rev) = self.rev {
             write!(f, " rev {rev}")?;
         }
@@ -87,6 +106,7 @@ pub struct StepDraft {
     pub rev: Option<u64>,
     pub what: String,
     pub took: Option<Duration>,
+    pub progress: Option<Progress>,
 }
 
 impl StepDraft {
@@ -98,6 +118,7 @@ impl StepDraft {
             rev: None,
             what: what.into(),
             took: None,
+            progress: None,
         }
     }
 
@@ -108,6 +129,11 @@ impl StepDraft {
 
     pub fn took(mut self, took: Duration) -> Self {
         self.took = Some(took);
+        self
+    }
+
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
         self
     }
 }
@@ -179,6 +205,7 @@ impl TraceBus {
             rev: d.rev,
             what: d.what,
             took: d.took,
+            progress: d.progress,
         });
         if inner.ring_capacity > 0 {
             let mut ring = inner.ring.lock().unwrap_or_else(|p| p.into_inner());

@@ -133,6 +133,16 @@ impl Traces {
                 self.by_key.entry(step.key.clone()).or_default()
             }
         };
+        // A pull's reports are one row that fills up: the latest replaces the one before.
+        if step.progress.is_some()
+            && let Some(last) = steps.back_mut()
+            && last.progress.is_some()
+            && last.what == step.what
+            && last.from == step.from
+        {
+            *last = step;
+            return true;
+        }
         if steps.len() == STEPS_PER_POD {
             steps.pop_front();
         }
@@ -279,7 +289,47 @@ mod tests {
             rev: Some(10 + seq),
             what: what.into(),
             took: None,
+            progress: None,
         })
+    }
+
+    #[test]
+    fn a_pulls_reports_fill_one_row() {
+        let mut t = Traces::default();
+        let pull = |seq, done| {
+            let mut s = (*step(seq, Actor::Docker, Actor::Docker, "pulling nginx:1.27")).clone();
+            s.progress = Some(crate::trace::Progress {
+                bytes_done: done,
+                bytes_total: 100,
+                layers_done: 0,
+                layers_total: 2,
+            });
+            Arc::new(s)
+        };
+        t.push(step(
+            1,
+            Actor::Kubelet("node-1".into()),
+            Actor::Docker,
+            "create sandbox",
+        ));
+        assert!(t.push(pull(2, 10)));
+        assert!(t.push(pull(3, 60)));
+        assert_eq!(t.len("/registry/pods/default/web"), 2);
+        let last = t
+            .steps("/registry/pods/default/web")
+            .unwrap()
+            .back()
+            .unwrap();
+        assert_eq!(last.progress.unwrap().bytes_done, 60);
+        assert_eq!(last.seq, 3);
+        t.push(step(
+            4,
+            Actor::Docker,
+            Actor::Kubelet("node-1".into()),
+            "pulled nginx:1.27",
+        ));
+        assert!(t.push(pull(5, 5)), "a later pull is a new row");
+        assert_eq!(t.len("/registry/pods/default/web"), 4);
     }
 
     #[test]

@@ -324,6 +324,9 @@ fn header(
 /// left out when the label would not fit with them.
 fn label(step: &Step, room: usize, simulated: bool) -> String {
     let mut what = step.what.clone();
+    if let Some(p) = step.progress {
+        what.push_str(&pull_progress(&p, room.saturating_sub(width(&what))));
+    }
     if let Some(rev) = step.rev {
         what.push_str(&format!(" rev {rev}"));
     }
@@ -337,6 +340,40 @@ fn label(step: &Step, room: usize, simulated: bool) -> String {
     };
     let full = format!("{} → {}: {what}", name(&step.from), name(&step.to));
     if width(&full) <= room { full } else { what }
+}
+
+/// ` ▕██████░░░░▏ 62% · 3/5 layers · 2.4/3.9 MB`, the bar as wide as `room` allows (none when
+/// it is too tight).
+fn pull_progress(p: &crate::trace::Progress, room: usize) -> String {
+    let mb = |b: u64| b as f64 / 1_000_000.0;
+    let known = p.bytes_total > 0;
+    let fraction = if known {
+        (p.bytes_done as f64 / p.bytes_total as f64).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let numbers = if known {
+        format!(
+            " {:.0}% · {}/{} layers · {:.1}/{:.1} MB",
+            fraction * 100.0,
+            p.layers_done,
+            p.layers_total,
+            mb(p.bytes_done),
+            mb(p.bytes_total)
+        )
+    } else {
+        format!(" {}/{} layers", p.layers_done, p.layers_total)
+    };
+    let bar_w = room.saturating_sub(width(&numbers) + 3).min(20);
+    if !known || bar_w < 5 {
+        return numbers;
+    }
+    let filled = (fraction * bar_w as f64).round() as usize;
+    format!(
+        " ▕{}{}▏{numbers}",
+        "█".repeat(filled),
+        "░".repeat(bar_w - filled)
+    )
 }
 
 /// For each of the eight steps, the index of the first drawn step that is it.

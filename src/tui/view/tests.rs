@@ -105,6 +105,7 @@ fn step(seq: u64, ms: f64, from: Actor, to: Actor, key: &str, what: &str) -> Arc
         rev: None,
         what: what.into(),
         took: None,
+        progress: None,
     })
 }
 
@@ -269,6 +270,48 @@ fn step_mode_holds_the_scheduler() {
         !text.contains("step mode") && !text.contains("STEP MODE"),
         "{text}"
     );
+}
+
+#[test]
+fn an_image_pull_is_one_row_with_a_progress_bar() {
+    let k = "/registry/pods/default/hello";
+    let mut steps: Vec<Arc<Step>> = hello_steps().into_iter().take(4).collect();
+    for (seq, done, layers) in [(20, 1_000_000, 0), (21, 2_480_000, 1)] {
+        let mut s = (*step(
+            seq,
+            5.0,
+            Actor::Docker,
+            Actor::Docker,
+            k,
+            "pulling nginx:1.27",
+        ))
+        .clone();
+        s.progress = Some(crate::trace::Progress {
+            bytes_done: done,
+            bytes_total: 4_000_000,
+            layers_done: layers,
+            layers_total: 3,
+        });
+        steps.push(Arc::new(s));
+    }
+    let mut s = with_pod(state(Theme::dark()), running_pod(), steps);
+    update(
+        &mut s,
+        Action::Frame(std::time::Instant::now() + Duration::from_secs(60)),
+    );
+    let text = draw(&s, 160, 40).backend().to_string();
+    let rows: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("pulling nginx"))
+        .collect();
+    assert_eq!(rows.len(), 1, "the reports fill one row: {text}");
+    assert!(
+        rows[0].contains("▕") && rows[0].contains("62% · 1/3 layers · 2.5/4.0 MB"),
+        "{}",
+        rows[0]
+    );
+    let narrow = draw(&s, 80, 24).backend().to_string();
+    assert!(narrow.contains("62%"), "{narrow}");
 }
 
 #[test]
