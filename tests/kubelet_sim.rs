@@ -617,9 +617,12 @@ async fn init_containers_run_in_order_before_the_app() {
     create(
         &env,
         json!({
+            // Long enough that many resyncs pass while each runs: the paused clock jumps from
+            // timer to timer whenever the tasks wait on the store's fsync, and with a short run
+            // it could jump past the status write that shows the first one running.
             "metadata": {"name": "init", "annotations": {
-                "sim.kubox.io/exit-first": "0 after 2s",
-                "sim.kubox.io/exit-second": "0 after 2s",
+                "sim.kubox.io/exit-first": "0 after 30s",
+                "sim.kubox.io/exit-second": "0 after 30s",
             }},
             "spec": {"initContainers": [
                 {"name": "first", "image": "busybox:1.36"},

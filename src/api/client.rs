@@ -90,6 +90,20 @@ impl<K: Kind> Api<K> {
         self.server.list(self.ns(), params)
     }
 
+    /// A list whose objects are decoded one at a time as they are taken, and its revision.
+    pub fn list_lazily(
+        &self,
+        params: &ListParams,
+    ) -> Result<
+        (
+            impl Iterator<Item = Result<K, ApiError>> + Send + use<K>,
+            String,
+        ),
+        ApiError,
+    > {
+        self.server.list_lazily(self.ns(), params)
+    }
+
     pub async fn create(&self, obj: K) -> Result<K, ApiError> {
         self.server.create(self.ns(), obj, &self.caller).await
     }

@@ -411,6 +411,39 @@ impl ApiServer {
         })
     }
 
+    /// Like [`list`](Self::list), but each object is decoded (and matched against the selectors)
+    /// only when the iterator reaches it, so a list-watch of many objects holds their stored bytes
+    /// rather than all of them decoded at once. Also returns the list's revision.
+    pub fn list_lazily<K: Kind>(
+        &self,
+        namespace: Option<&str>,
+        params: &ListParams,
+    ) -> Result<
+        (
+            impl Iterator<Item = Result<K, ApiError>> + Send + use<K>,
+            String,
+        ),
+        ApiError,
+    > {
+        let selectors = Selectors::parse::<K>(
+            params.label_selector.as_deref(),
+            params.field_selector.as_deref(),
+        )?;
+        let (kvs, rev) = self
+            .inner
+            .store
+            .list(&prefix_of::<K>(namespace))
+            .map_err(ApiError::from_store)?;
+        let items = kvs
+            .into_iter()
+            .filter_map(move |kv| match decode_kv::<K>(&kv) {
+                Ok(obj) if selectors.matches(&obj) => Some(Ok(obj)),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            });
+        Ok((items, rev.to_string()))
+    }
+
     /// PUT: replaces the object. With `metadata.resourceVersion` set it is a conditional write
     /// (409 on mismatch); without, it applies to whatever is current.
     pub async fn replace<K: Kind>(

@@ -352,6 +352,10 @@ impl Drop for Inner {
 }
 
 /// Opens a redb file as a kubox store, creating the tables when `create` and the file is new.
+/// redb's page cache. Its default (1 GiB) would let the cache grow with the store; 32 MiB holds
+/// 10,000 pods' pages, and what falls out is still in the kernel's page cache.
+const REDB_CACHE_BYTES: usize = 32 << 20;
+
 /// A damaged file, or one that is not a kubox store, is reported and never rewritten.
 pub(crate) fn open_db(path: &Path, create: bool) -> Result<Database, OpenError> {
     let existed = path.exists();
@@ -363,6 +367,7 @@ pub(crate) fn open_db(path: &Path, create: bool) -> Result<Database, OpenError> 
     let opened = std::panic::catch_unwind(|| {
         let mut builder = Database::builder();
         builder.set_check_integrity_on_open(existed);
+        builder.set_cache_size(REDB_CACHE_BYTES);
         if existed {
             builder.open(path)
         } else {

@@ -50,7 +50,8 @@ type Tx<K> = mpsc::Sender<Result<Event<K>, ApiError>>;
 async fn run<K: Kind>(api: Api<K>, params: ListParams, tx: Tx<K>) {
     let mut retry = RETRY_START;
     loop {
-        let list = match api.list(&params) {
+        // Decoded one at a time as they are sent: a list of 10,000 pods is not held decoded.
+        let (items, resource_version) = match api.list_lazily(&params) {
             Ok(list) => list,
             Err(e) => {
                 let closing = e.code == 503;
@@ -66,15 +67,16 @@ async fn run<K: Kind>(api: Api<K>, params: ListParams, tx: Tx<K>) {
         if tx.send(Ok(Event::Init)).await.is_err() {
             return;
         }
-        for obj in list.items {
-            if tx.send(Ok(Event::InitApply(obj))).await.is_err() {
+        for obj in items {
+            let ev = obj.map(Event::InitApply);
+            if tx.send(ev).await.is_err() {
                 return;
             }
         }
         if tx.send(Ok(Event::InitDone)).await.is_err() {
             return;
         }
-        match follow(&api, &params, list.resource_version, &tx).await {
+        match follow(&api, &params, resource_version, &tx).await {
             Ended::Relist => continue,
             Ended::Stop => return,
         }

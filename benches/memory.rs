@@ -1,0 +1,164 @@
+//! `cargo bench --bench memory`: the whole process's memory with 10,000 pods — the cluster
+//! in-process (store, API server, scheduler, three kubelets on the simulated runtime, the trace
+//! ring), every pod created through the API and Running, and the TUI's state loaded from the
+//! API's watches as the TUI loads it, one frame drawn at 200×50. Reads VmRSS and VmHWM (peak)
+//! from /proc/self/status. Prints a table; asserts nothing.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kubox::api::runtime::{Event, watcher};
+use kubox::api::{Api, ListParams};
+use kubox::cluster::{Cluster, Config};
+use kubox::trace::Actor;
+use kubox::tui::Theme;
+use kubox::tui::action::Action;
+use kubox::tui::state::{ClusterInfo, State};
+use kubox::tui::update::update;
+use kubox::tui::view::Offscreen;
+use serde_json::json;
+
+const PODS: usize = 10_000;
+
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn pod(name: &str) -> Pod {
+    serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {"app": "memory"}},
+        "spec": {"containers": [{"name": "app", "image": "busybox:1.36",
+            "resources": {"requests": {"cpu": "1m", "memory": "1Mi"}}}]},
+    }))
+    .unwrap()
+}
+
+fn running(p: &Pod) -> bool {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+}
+
+async fn measure() -> (u64, u64, u64, u64) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut config = Config::simulated(dir.path(), 3);
+    config.sim_latency = Duration::ZERO;
+    for n in &mut config.nodes {
+        n.capacity.insert(
+            "pods".into(),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity("5000".into()),
+        );
+    }
+    let cluster = Cluster::start(&config).await.unwrap();
+    let started = status_kib("VmRSS:");
+    {
+        let all: Api<Pod> = Api::all(&cluster.api, Actor::You);
+        let mut stream = Box::pin(watcher(all, ListParams::default()));
+        let mut tasks = Vec::new();
+        for w in 0..32 {
+            let api = cluster.api.clone();
+            tasks.push(tokio::spawn(async move {
+                let pods: Api<Pod> = Api::namespaced(&api, "default", Actor::You);
+                for i in (w..PODS).step_by(32) {
+                    pods.create(pod(&format!("mem-{i:05}"))).await.unwrap();
+                }
+            }));
+        }
+        let mut seen = HashSet::new();
+        while seen.len() < PODS {
+            let ev = tokio::time::timeout(Duration::from_secs(120), stream.next())
+                .await
+                .expect("pods stopped reaching Running")
+                .unwrap();
+            if let Ok(Event::Apply(p) | Event::InitApply(p)) = ev
+                && running(&p)
+            {
+                seen.insert(p.metadata.name.unwrap_or_default());
+            }
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+    let cluster_only = status_kib("VmRSS:");
+    // The TUI's state, fed as app.rs feeds it: a watcher per kind, until its initial list is in.
+    let mut s = State::new(
+        ClusterInfo {
+            runtime: cluster.runtime_note.clone(),
+            api: None,
+            kubeconfig: dir.path().join("kubeconfig"),
+            store_file: dir.path().join("kubox.redb"),
+            log_file: None,
+        },
+        Theme::dark(),
+        k8s_openapi::jiff::Timestamp::now(),
+    );
+    for step in cluster.trace.recent() {
+        update(&mut s, Action::Step(step));
+    }
+    let who = Actor::Client("kubox TUI".into());
+    let mut nodes = Box::pin(watcher(
+        Api::<Node>::all(&cluster.api, who.clone()),
+        ListParams::default(),
+    ));
+    let mut pods = Box::pin(watcher(
+        Api::<Pod>::all(&cluster.api, who),
+        ListParams::default(),
+    ));
+    while let Some(Ok(ev)) = nodes.next().await {
+        let done = matches!(ev, Event::InitDone);
+        update(&mut s, Action::Node(Box::new(ev)));
+        if done {
+            break;
+        }
+    }
+    while let Some(Ok(ev)) = pods.next().await {
+        let done = matches!(ev, Event::InitDone);
+        update(&mut s, Action::Pod(Box::new(ev)));
+        if done {
+            break;
+        }
+    }
+    let mut screen = Offscreen::new(200, 50);
+    screen.draw(&s);
+    assert!(screen.text().contains("mem-"), "the pods are on screen");
+    let with_tui = status_kib("VmRSS:");
+    let peak = status_kib("VmHWM:");
+    drop((pods, nodes, s, screen));
+    cluster.shutdown().await;
+    (started, cluster_only, with_tui, peak)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (started, cluster_only, with_tui, peak) = rt.block_on(measure());
+    println!("kubox memory (whole process; simulated runtime, 3 nodes, everything in-process)\n");
+    println!("| what | RSS | target | met |");
+    println!("|---|---|---|---|");
+    println!("| cluster started, empty | {:.1} MiB | | |", mib(started));
+    println!(
+        "| 10,000 pods in the store, all Running | {:.1} MiB | | |",
+        mib(cluster_only)
+    );
+    let mb = with_tui as f64 * 1024.0 / 1e6;
+    println!(
+        "| … and the TUI's state loaded, one frame drawn | {:.1} MiB ({mb:.0} MB; peak {:.1} MiB) | ≤ 150 MB | {} |",
+        mib(with_tui),
+        mib(peak),
+        if mb <= 150.0 { "yes" } else { "NO" }
+    );
+}
