@@ -120,6 +120,29 @@ async fn namespaces_exist_at_start_and_are_required() {
     );
 }
 
+/// The cluster id (kube-system's uid, which labels kubox's containers) is the same after a
+/// restart on the same data dir and differs between data dirs.
+#[tokio::test]
+async fn the_cluster_id_survives_a_restart_of_the_same_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || async {
+        let trace = TraceBus::new(100);
+        let server = ApiServer::new(Store::open(dir.path(), trace.clone()).unwrap(), trace);
+        server.bootstrap().await.unwrap();
+        server
+    };
+    let first = start().await;
+    let id = first.cluster_id().unwrap();
+    let system: Namespace = first.get(None, "kube-system").unwrap();
+    assert_eq!(system.metadata.uid.as_deref(), Some(id.as_str()));
+    first.store().close().await;
+    drop(first);
+    let again = start().await;
+    assert_eq!(again.cluster_id().unwrap(), id);
+    again.store().close().await;
+    assert_ne!(env().await.server.cluster_id().unwrap(), id);
+}
+
 #[tokio::test]
 async fn stale_update_conflicts_and_unconditional_update_applies() {
     let env = env().await;
