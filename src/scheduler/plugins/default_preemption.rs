@@ -1017,6 +1017,36 @@ mod extension_tests {
         }
     }
 
+    /// A more important pod nominated to a node counts for the affinity checks too
+    /// (addNominatedPods runs AddPod): a pod anti-affine to it is not scheduled there.
+    #[test]
+    fn a_nominated_pod_counts_for_anti_affinity() {
+        use std::collections::HashMap;
+        let nodes = vec![on("host-1", &[], vec![]), on("host-2", &[], vec![])];
+        let incoming = prio("web", "web", 100, anti_affinity_to("db", HOST));
+        let nominated = Arc::new(PodInfo::new(Arc::new(prio("db", "db", 1000, json!({})))));
+        let snap = snapshot(nodes)
+            .with_nominated(HashMap::from([("host-1".to_string(), vec![nominated])]));
+        let d = schedule(&default_framework(), &incoming, &snap, 0);
+        assert_eq!(
+            d.outcome,
+            Outcome::Scheduled {
+                node: "host-2".into()
+            }
+        );
+        let fw = default_framework();
+        let mut state = CycleState::default();
+        for plugin in &fw.pre_filter {
+            if plugin.pre_filter(&mut state, &incoming, &snap).code == Code::Skip {
+                state.skip_filter_plugins.push(plugin.name());
+            }
+        }
+        let status =
+            fw.run_filter_plugins_with_nominated_pods(&state, &incoming, &snap.nodes[0], &snap);
+        assert_eq!(status.to_string(), ERR_ANTI_AFFINITY_RULES);
+        assert_eq!(status.plugin, "InterPodAffinity");
+    }
+
     /// Each node is tried on its own copy of the state: what one node's dry run removed is
     /// still counted for the next node.
     #[test]
