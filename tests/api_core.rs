@@ -640,6 +640,56 @@ async fn validation_errors_read_as_kubernetes_writes_them() {
     );
 }
 
+/// matchLabelKeys are merged into the selector on create, then validated as Kubernetes does:
+/// a key the user's selector already has shows up twice, and is refused.
+#[tokio::test]
+async fn match_label_keys_are_validated_after_they_are_merged() {
+    let env = env().await;
+    let api = pods(&env);
+    let with_term = |name: &str, term: serde_json::Value| {
+        let mut p = pod(name);
+        p.metadata.labels = Some([("version".to_string(), "v1".to_string())].into());
+        p.spec.as_mut().unwrap().affinity = Some(
+            serde_json::from_value(json!({"podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [term]
+            }}))
+            .unwrap(),
+        );
+        p
+    };
+    let err = api
+        .create(with_term(
+            "twice",
+            json!({"labelSelector": {"matchLabels": {"version": "v1"}},
+                   "matchLabelKeys": ["version"], "topologyKey": "zone"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 422);
+    assert_eq!(
+        err.message,
+        r#"Pod "twice" is invalid: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0][0]: Invalid value: "version": exists in both matchLabelKeys and labelSelector"#
+    );
+    let err = api
+        .create(with_term(
+            "unselected",
+            json!({"mismatchLabelKeys": ["version"], "topologyKey": "zone"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        r#"Pod "unselected" is invalid: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].mismatchLabelKeys: Forbidden: must not be specified when labelSelector is not set"#
+    );
+    api.create(with_term(
+        "fine",
+        json!({"labelSelector": {"matchLabels": {"app": "web"}},
+               "matchLabelKeys": ["version"], "topologyKey": "zone"}),
+    ))
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn defaults_are_applied_on_create() {
     let env = env().await;
