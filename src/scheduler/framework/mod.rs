@@ -54,19 +54,30 @@ impl CycleState {
         }
     }
 
-    /// Changes the entry under `key` through `f` on a copy of it (this state's own from then
-    /// on); false when there is no such entry of type `T`.
+    /// Changes the entry under `key` through `f`: in place when this state alone holds it,
+    /// else on a copy that becomes this state's own (copy on write, so a dry run's many
+    /// updates copy the entry once); false when there is no such entry of type `T`.
     pub fn update<T: Any + Send + Sync + Clone>(
         &mut self,
         key: &'static str,
         f: impl FnOnce(&mut T),
     ) -> bool {
-        let Some(mut value) = self.read::<T>(key).cloned() else {
+        let Some((_, entry)) = self.data.iter_mut().find(|(k, _)| *k == key) else {
             return false;
         };
-        f(&mut value);
-        self.write(key, value);
-        true
+        if Arc::get_mut(entry).is_none() {
+            let Some(copy) = entry.downcast_ref::<T>().cloned() else {
+                return false;
+            };
+            *entry = Arc::new(copy);
+        }
+        match Arc::get_mut(entry).and_then(|v| v.downcast_mut::<T>()) {
+            Some(value) => {
+                f(value);
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn read<T: Any + Send + Sync>(&self, key: &'static str) -> Option<&T> {
@@ -514,5 +525,28 @@ impl Framework {
             result,
             Status::with_reasons(Code::Unschedulable, reasons).by(rejector),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_of_the_cycle_state_changes_apart_from_the_original() {
+        let mut state = CycleState::default();
+        state.write("counts", vec![1, 2]);
+        let mut copy = state.clone();
+        assert!(copy.update::<Vec<i32>>("counts", |v| v.push(3)));
+        assert!(copy.update::<Vec<i32>>("counts", |v| v[0] = 0));
+        assert_eq!(copy.read::<Vec<i32>>("counts"), Some(&vec![0, 2, 3]));
+        assert_eq!(state.read::<Vec<i32>>("counts"), Some(&vec![1, 2]));
+        // The original alone holds its entry now: changed in place.
+        assert!(state.update::<Vec<i32>>("counts", |v| v.clear()));
+        assert_eq!(state.read::<Vec<i32>>("counts"), Some(&vec![]));
+        assert_eq!(copy.read::<Vec<i32>>("counts"), Some(&vec![0, 2, 3]));
+        // No entry, or one of another type.
+        assert!(!state.update::<Vec<i32>>("missing", |v| v.clear()));
+        assert!(!state.update::<String>("counts", |s| s.clear()));
     }
 }
