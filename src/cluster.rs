@@ -85,13 +85,14 @@ pub fn nodes_from_file(path: &Path) -> Result<Vec<NodeConfig>, String> {
 async fn pick_runtime(
     choice: RuntimeChoice,
     sim_latency: std::time::Duration,
+    cluster_id: &str,
 ) -> Result<(Arc<dyn Runtime>, String), StartError> {
     match choice {
         RuntimeChoice::Sim => Ok((
             Arc::new(SimRuntime::new(sim_latency)),
             "runtime: simulated (--runtime sim)".to_string(),
         )),
-        RuntimeChoice::Docker | RuntimeChoice::Auto => match connect_docker().await {
+        RuntimeChoice::Docker | RuntimeChoice::Auto => match connect_docker(cluster_id).await {
             Ok((runtime, version)) => Ok((runtime, format!("runtime: Docker {version}"))),
             Err(why) if choice == RuntimeChoice::Auto => Ok((
                 Arc::new(SimRuntime::new(sim_latency)),
@@ -165,7 +166,10 @@ impl Cluster {
         tasks.spawn(crate::admin::serve(socket, store, stop.clone()));
         let scheduler = Scheduler::new(&api);
         tasks.spawn(scheduler.clone().run(stop.clone()));
-        let (runtime, runtime_note) = pick_runtime(config.runtime, config.sim_latency).await?;
+        // Bootstrapped above, so kube-system exists; its uid labels every container.
+        let cluster_id = api.cluster_id().map_err(StartError::Bootstrap)?;
+        let (runtime, runtime_note) =
+            pick_runtime(config.runtime, config.sim_latency, &cluster_id).await?;
         let lifecycle = Arc::new(crate::controller::node_lifecycle::NodeLifecycle::new(
             &api,
             crate::controller::node_lifecycle::NodeLifecycleConfig {
@@ -302,10 +306,10 @@ pub fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Connects to the Docker daemon (`DOCKER_HOST` or the default socket); the error says why it
-/// is not available.
-async fn connect_docker() -> Result<(Arc<dyn Runtime>, String), String> {
-    let docker = crate::kubelet::runtime::docker::DockerRuntime::connect()
+/// Connects to the Docker daemon (`DOCKER_HOST` or the default socket) as cluster
+/// `cluster_id`'s view of it; the error says why it is not available.
+async fn connect_docker(cluster_id: &str) -> Result<(Arc<dyn Runtime>, String), String> {
+    let docker = crate::kubelet::runtime::docker::DockerRuntime::connect(cluster_id)
         .await
         .map_err(|e| e.to_string())?;
     let version = docker.version().await.map_err(|e| e.to_string())?;

@@ -120,6 +120,29 @@ async fn namespaces_exist_at_start_and_are_required() {
     );
 }
 
+/// The cluster id (kube-system's uid, which labels kubox's containers) is the same after a
+/// restart on the same data dir and differs between data dirs.
+#[tokio::test]
+async fn the_cluster_id_survives_a_restart_of_the_same_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || async {
+        let trace = TraceBus::new(100);
+        let server = ApiServer::new(Store::open(dir.path(), trace.clone()).unwrap(), trace);
+        server.bootstrap().await.unwrap();
+        server
+    };
+    let first = start().await;
+    let id = first.cluster_id().unwrap();
+    let system: Namespace = first.get(None, "kube-system").unwrap();
+    assert_eq!(system.metadata.uid.as_deref(), Some(id.as_str()));
+    first.store().close().await;
+    drop(first);
+    let again = start().await;
+    assert_eq!(again.cluster_id().unwrap(), id);
+    again.store().close().await;
+    assert_ne!(env().await.server.cluster_id().unwrap(), id);
+}
+
 #[tokio::test]
 async fn stale_update_conflicts_and_unconditional_update_applies() {
     let env = env().await;
@@ -615,6 +638,56 @@ async fn validation_errors_read_as_kubernetes_writes_them() {
         err.message,
         r#"Pod "greedy" is invalid: spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1"#
     );
+}
+
+/// matchLabelKeys are merged into the selector on create, then validated as Kubernetes does:
+/// a key the user's selector already has shows up twice, and is refused.
+#[tokio::test]
+async fn match_label_keys_are_validated_after_they_are_merged() {
+    let env = env().await;
+    let api = pods(&env);
+    let with_term = |name: &str, term: serde_json::Value| {
+        let mut p = pod(name);
+        p.metadata.labels = Some([("version".to_string(), "v1".to_string())].into());
+        p.spec.as_mut().unwrap().affinity = Some(
+            serde_json::from_value(json!({"podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [term]
+            }}))
+            .unwrap(),
+        );
+        p
+    };
+    let err = api
+        .create(with_term(
+            "twice",
+            json!({"labelSelector": {"matchLabels": {"version": "v1"}},
+                   "matchLabelKeys": ["version"], "topologyKey": "zone"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 422);
+    assert_eq!(
+        err.message,
+        r#"Pod "twice" is invalid: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0][0]: Invalid value: "version": exists in both matchLabelKeys and labelSelector"#
+    );
+    let err = api
+        .create(with_term(
+            "unselected",
+            json!({"mismatchLabelKeys": ["version"], "topologyKey": "zone"}),
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.message,
+        r#"Pod "unselected" is invalid: spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution[0].mismatchLabelKeys: Forbidden: must not be specified when labelSelector is not set"#
+    );
+    api.create(with_term(
+        "fine",
+        json!({"labelSelector": {"matchLabels": {"app": "web"}},
+               "matchLabelKeys": ["version"], "topologyKey": "zone"}),
+    ))
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

@@ -16,12 +16,12 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kubox::kubelet::runtime::docker::{DockerRuntime, PAUSE_IMAGE};
 use kubox::kubelet::runtime::exec::ExecRequest;
 use kubox::kubelet::runtime::{
-    LABEL_CONTAINER_NAME, LABEL_DOCKER_TYPE, LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE,
-    LABEL_POD_UID, LABEL_RESTART_COUNT, LogOptions, PodRef, PodStatus, Runtime, RuntimeError,
-    State,
+    LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_DOCKER_TYPE, LABEL_NODE, LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE, LABEL_POD_UID, LABEL_RESTART_COUNT, LogOptions, PodRef, PodStatus,
+    Runtime, RuntimeError, State,
 };
 
-use common::docker::{TEST_IMAGE, TestNode, docker, wait_for_pod, within};
+use common::docker::{TEST_IMAGE, TestNode, docker, test_cluster, wait_for_pod, within};
 
 const LIMIT: Duration = Duration::from_secs(30);
 
@@ -612,6 +612,89 @@ async fn images_listed_present_and_pull_failures() {
     ));
 }
 
+/// Two clusters (two data dirs) with the same node name on one daemon: each runtime lists,
+/// watches, stops and removes only what carries its own cluster's label.
+#[tokio::test]
+async fn another_clusters_containers_on_the_same_node_are_not_ours() {
+    let Some(ours) = docker().await else { return };
+    let theirs = ours.for_cluster(&format!("{}-other", test_cluster()));
+    let node = TestNode::new();
+    let mut our_events = ours.events(&node.name).await.unwrap();
+    let their_pod = node.pod("theirs");
+    let (their_sandbox, their_app) =
+        run_shell(&theirs, &node, &their_pod, "app", "exec sleep 300").await;
+    let labels = ours
+        .client()
+        .inspect_container(&their_app, None)
+        .await
+        .unwrap()
+        .config
+        .unwrap()
+        .labels
+        .unwrap();
+    assert_eq!(labels[LABEL_CLUSTER], theirs.cluster());
+    assert_eq!(labels[LABEL_NODE], node.name);
+
+    // Not listed, not in a pod's status, not in the event stream.
+    assert!(ours.list_pods(&node.name).await.unwrap().is_empty());
+    assert_eq!(
+        ours.pod_status(&node.name, &their_pod).await.unwrap(),
+        PodStatus::empty(their_pod.clone())
+    );
+    let our_pod = node.pod("ours");
+    let (our_sandbox, our_app) = run_shell(&ours, &node, &our_pod, "app", "exec sleep 300").await;
+    within(LIMIT, "our own start event", async {
+        loop {
+            let event = our_events.next().await.expect("event stream ended");
+            assert_eq!(
+                event.pod_uid, our_pod.uid,
+                "another cluster's event: {event:?}"
+            );
+            if event.container_id == our_app && event.action == "start" {
+                break;
+            }
+        }
+    })
+    .await;
+    let pods = ours.list_pods(&node.name).await.unwrap();
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0].pod, our_pod);
+    assert_eq!(
+        theirs.list_pods(&node.name).await.unwrap()[0].pod,
+        their_pod
+    );
+
+    // Never stopped or removed, even when named by id.
+    for id in [&their_app, &their_sandbox] {
+        assert_eq!(
+            ours.stop_container(id, Duration::from_secs(1)).await,
+            Err(RuntimeError::NotFound(id.clone()))
+        );
+        assert_eq!(
+            ours.remove_container(id).await,
+            Err(RuntimeError::NotFound(id.clone()))
+        );
+    }
+    assert_eq!(
+        ours.stop_sandbox(&their_sandbox).await,
+        Err(RuntimeError::NotFound(their_sandbox.clone()))
+    );
+    let still = theirs.pod_status(&node.name, &their_pod).await.unwrap();
+    assert!(still.sandbox().unwrap().ready, "{still:#?}");
+    assert_eq!(still.latest("app").unwrap().state, State::Running);
+
+    // Each removes its own.
+    for (rt, ids) in [
+        (&ours, [&our_app, &our_sandbox]),
+        (&theirs, [&their_app, &their_sandbox]),
+    ] {
+        for id in ids {
+            rt.remove_container(id).await.unwrap();
+        }
+    }
+    assert!(theirs.list_pods(&node.name).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn events_arrive_for_start_and_die() {
     let Some(rt) = docker().await else { return };
@@ -642,7 +725,9 @@ async fn an_absent_daemon_is_unavailable_quickly() {
     // Nothing listens on this socket.
     let dir = tempfile::tempdir().unwrap();
     let missing = format!("unix://{}/docker.sock", dir.path().display());
-    let err = DockerRuntime::connect_to(&missing).await.unwrap_err();
+    let err = DockerRuntime::connect_to(&missing, "cluster-1")
+        .await
+        .unwrap_err();
     assert!(matches!(err, RuntimeError::Unavailable(_)), "{err:?}");
 
     // Something listens but never answers: the ping's time limit applies.
@@ -655,7 +740,7 @@ async fn an_absent_daemon_is_unavailable_quickly() {
         }
     });
     let start = Instant::now();
-    let err = DockerRuntime::connect_to(&format!("unix://{}", path.display()))
+    let err = DockerRuntime::connect_to(&format!("unix://{}", path.display()), "cluster-1")
         .await
         .unwrap_err();
     assert!(matches!(err, RuntimeError::Unavailable(_)), "{err:?}");
@@ -701,7 +786,7 @@ async fn a_daemon_that_went_away_is_unavailable() {
             conn.write_all(response.as_bytes()).await.unwrap();
         }
     });
-    let rt = DockerRuntime::connect_to(&format!("unix://{}", path.display()))
+    let rt = DockerRuntime::connect_to(&format!("unix://{}", path.display()), "cluster-1")
         .await
         .unwrap();
     server.await.unwrap();

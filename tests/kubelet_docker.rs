@@ -31,8 +31,8 @@ use kubox::kubelet::node::NodeConfig;
 use kubox::kubelet::run::{Kubelet, KubeletConfig};
 use kubox::kubelet::runtime::docker::DockerRuntime;
 use kubox::kubelet::runtime::{
-    LABEL_CONTAINER_NAME, LABEL_DOCKER_TYPE, LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE,
-    LABEL_POD_UID, LogOptions,
+    LABEL_CLUSTER, LABEL_CONTAINER_NAME, LABEL_DOCKER_TYPE, LABEL_NODE, LABEL_POD_NAME,
+    LABEL_POD_NAMESPACE, LABEL_POD_UID, LogOptions,
 };
 use kubox::store::Store;
 use kubox::trace::{Actor, TraceBus};
@@ -69,18 +69,24 @@ impl Drop for Env {
 impl Env {
     /// An API server and a Docker runtime, without a kubelet yet; `None` without a daemon.
     async fn new() -> Option<Env> {
-        let rt = docker().await?;
+        Env::on_node(TestNode::new()).await
+    }
+
+    /// [`Env::new`] for a given node (another cluster's node of the same name).
+    async fn on_node(node: TestNode) -> Option<Env> {
         let dir = tempfile::tempdir().unwrap();
         let trace = TraceBus::new(1000);
         let store = Store::open(dir.path(), trace.clone()).unwrap();
         let api = ApiServer::new(store, trace);
         api.bootstrap().await.unwrap();
+        // This API server's cluster, as `Cluster::start` names it.
+        let rt = docker().await?.for_cluster(&api.cluster_id().unwrap());
         Some(Env {
             dir,
             api,
             rt,
             stops: Mutex::new(Vec::new()),
-            node: TestNode::new(),
+            node,
         })
     }
 
@@ -371,6 +377,8 @@ async fn a_pod_runs_in_docker_with_kubernetes_names_and_labels() {
     assert_eq!(labels[LABEL_CONTAINER_NAME], "app");
     assert_eq!(labels[LABEL_DOCKER_TYPE], "container");
     assert_eq!(labels[LABEL_NODE], env.node.name);
+    let cluster = env.api.cluster_id().unwrap();
+    assert_eq!(labels[LABEL_CLUSTER], cluster);
 
     let sandbox = containers
         .iter()
@@ -391,6 +399,7 @@ async fn a_pod_runs_in_docker_with_kubernetes_names_and_labels() {
     assert_eq!(labels[LABEL_CONTAINER_NAME], "POD");
     assert_eq!(labels[LABEL_DOCKER_TYPE], "podsandbox");
     assert_eq!(labels[LABEL_NODE], env.node.name);
+    assert_eq!(labels[LABEL_CLUSTER], cluster);
 
     // The pod IP is the sandbox's address on the bridge; the app shares its network.
     let sandbox_ip = sandbox.network_settings.unwrap().networks.unwrap()["bridge"]
@@ -760,11 +769,25 @@ async fn foreign_containers_survive_everything() {
     ]);
     let mut other_node = k8s_labels.clone();
     other_node.insert(LABEL_NODE.into(), format!("{}-other", env.node.name));
+    // Everything kubox puts on its own, for this very node, but another cluster's id: it looks
+    // like an orphan (no such pod in this API), which the kubelet would otherwise remove.
+    let cluster = env.api.cluster_id().unwrap();
+    let mut other_cluster = k8s_labels.clone();
+    other_cluster.insert(LABEL_NODE.into(), env.node.name.clone());
+    other_cluster.insert(LABEL_CLUSTER.into(), format!("{cluster}-other"));
+    let mut other_cluster_sandbox = other_cluster.clone();
+    other_cluster_sandbox.insert(LABEL_DOCKER_TYPE.into(), "podsandbox".into());
+    other_cluster_sandbox.insert(LABEL_CONTAINER_NAME.into(), "POD".into());
     let mut foreign = Vec::new();
     for (name, labels) in [
         (plain_name.clone(), None),
         (format!("{plain_name}-k8s"), Some(k8s_labels)),
         (format!("{plain_name}-other-node"), Some(other_node)),
+        (format!("{plain_name}-other-cluster"), Some(other_cluster)),
+        (
+            format!("{plain_name}-other-cluster-sandbox"),
+            Some(other_cluster_sandbox),
+        ),
     ] {
         env.node.also_remove(&name);
         let options = CreateContainerOptionsBuilder::default().name(&name).build();
@@ -804,6 +827,57 @@ async fn foreign_containers_survive_everything() {
         .await;
     env.until("again", "ran", |p| phase(p) == "Running").await;
     all_running().await;
+}
+
+/// A second kubox (its own data dir) with the same node name on the same daemon: its kubelet's
+/// start (orphan removal), its pods and their deletion leave the first cluster's pod alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_cluster_with_the_same_node_names_leaves_the_first_alone() {
+    let Some(first) = Env::new().await else {
+        return;
+    };
+    let Some(second) = Env::on_node(TestNode::named(&first.node.name)).await else {
+        return;
+    };
+    assert_ne!(first.api.cluster_id(), second.api.cluster_id());
+    first.start_kubelet();
+    let web = first
+        .create(shell_pod("web", "Always", "exec sleep 300"))
+        .await;
+    let before = first.until("web", "ran", |p| phase(p) == "Running").await;
+    let ids = first.container_ids(&uid(&web)).await;
+    assert_eq!(ids.len(), 2, "sandbox and app");
+
+    // The second cluster's kubelet starts on the same node name, runs a pod of the same name,
+    // deletes it.
+    second.start_kubelet();
+    let theirs = second
+        .create(shell_pod("web", "Always", "exec sleep 300"))
+        .await;
+    second.until("web", "ran", |p| phase(p) == "Running").await;
+    assert_eq!(second.container_ids(&uid(&theirs)).await.len(), 2);
+    second
+        .pods()
+        .delete("web", &DeleteParams::grace(1))
+        .await
+        .unwrap();
+    second.until_gone("web").await;
+    assert!(second.container_ids(&uid(&theirs)).await.is_empty());
+
+    // Give both kubelets time to relist and sync (and, were either wrong, act).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(first.container_ids(&uid(&web)).await, ids);
+    for id in &ids {
+        let c = first.rt.client().inspect_container(id, None).await.unwrap();
+        assert!(c.state.unwrap().running.unwrap(), "{:?} stopped", c.name);
+    }
+    let after = first.get("web").unwrap();
+    assert_eq!(phase(&after), "Running");
+    assert_eq!(
+        app_status(&after)["containerID"],
+        app_status(&before)["containerID"]
+    );
+    assert_eq!(app_status(&after)["restartCount"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -557,6 +557,86 @@ async fn a_high_priority_pod_preempts_the_cheapest_victims_and_waits_for_them() 
     assert!(pods.get_opt("low-a").unwrap().is_none());
 }
 
+/// Preemption for anti-affinity: the only way to place a pod that avoids `app=db` pods per host
+/// is to evict the lower-priority db pod; the dry run uncounts it (InterPodAffinity's
+/// RemovePod), so that host is a candidate and the unrelated pods stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_preempts_the_lower_priority_pod_it_is_anti_affine_to() {
+    let env = env().await;
+    add_node(&env, "n1", "4", &[("kubernetes.io/hostname", "n1")], None).await;
+    add_node(&env, "n2", "4", &[("kubernetes.io/hostname", "n2")], None).await;
+    priority_classes(&env, &[100, 1000]).await;
+    let pods: Api<Pod> = Api::namespaced(&env.api, "default", Actor::You);
+    let labelled = |mut p: Pod, app: &str| {
+        p.metadata.labels = Some([("app".to_string(), app.to_string())].into());
+        p
+    };
+    for (name, app, node, priority) in [
+        ("db-low", "db", "n1", 0),
+        ("web-low", "web", "n1", 0),
+        ("db-vip", "db", "n2", 1000),
+    ] {
+        pods.create(labelled(bound(name, node, "100m", priority), app))
+            .await
+            .unwrap();
+    }
+    let avoiding_db = |name: &str, class: Option<&str>| {
+        let mut p = labelled(pod(name, "100m"), "web");
+        let spec = p.spec.as_mut().unwrap();
+        spec.priority_class_name = class.map(String::from);
+        spec.affinity = Some(
+            serde_json::from_value(serde_json::json!({"podAntiAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [{
+                    "labelSelector": {"matchLabels": {"app": "db"}},
+                    "topologyKey": "kubernetes.io/hostname",
+                }]
+            }}))
+            .unwrap(),
+        );
+        p
+    };
+    // The scheduler has seen the bound pods once a priority-0 pod avoiding db fails.
+    pods.create(avoiding_db("probe", None)).await.unwrap();
+    eventually("the probe to fail", || {
+        event(
+            &env,
+            "probe",
+            "FailedScheduling",
+            "0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules. \
+             preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod.",
+        )
+    })
+    .await;
+    pods.delete("probe", &DeleteParams::grace(0)).await.unwrap();
+
+    pods.create(avoiding_db("web", Some("p100"))).await.unwrap();
+    let victim = eventually("db-low to be preempted", || {
+        pods.get("db-low")
+            .ok()
+            .filter(|p| p.metadata.deletion_timestamp.is_some())
+    })
+    .await;
+    assert!(condition(&victim, "DisruptionTarget").is_some());
+    let waiting = eventually("nominatedNodeName", || {
+        pods.get("web")
+            .ok()?
+            .status?
+            .nominated_node_name
+            .filter(|n| !n.is_empty())
+    })
+    .await;
+    assert_eq!(waiting, "n1");
+    for name in ["web-low", "db-vip"] {
+        let p = pods.get(name).unwrap();
+        assert!(p.metadata.deletion_timestamp.is_none(), "{name} stays");
+    }
+    pods.delete("db-low", &DeleteParams::grace(0))
+        .await
+        .unwrap();
+    let node = eventually("web bound", || pods.get("web").ok()?.spec?.node_name).await;
+    assert_eq!(node, "n1");
+}
+
 /// matchLabelKeys narrow an anti-affinity term to the pods sharing the pod's own value (the API
 /// merges them into the selector on create): a new version may share the node with the old one,
 /// a second pod of the same version may not.

@@ -184,6 +184,17 @@ impl ApiServer {
         self.ensure_system_priority_classes().await
     }
 
+    /// The cluster's identity: the uid of its `kube-system` namespace (the id Kubernetes
+    /// tooling takes for a cluster's). Created once by [`ApiServer::bootstrap`] (and never
+    /// deletable), so it stays the same across restarts of the same data dir.
+    pub fn cluster_id(&self) -> Result<String, ApiError> {
+        let ns: Namespace = self.get(None, "kube-system")?;
+        ns.metadata
+            .uid
+            .filter(|uid| !uid.is_empty())
+            .ok_or_else(|| ApiError::internal("the kube-system namespace has no uid"))
+    }
+
     /// Creates the namespaces a new cluster has, if they are missing.
     pub async fn ensure_initial_namespaces(&self) -> Result<(), ApiError> {
         let caller = Caller::new(Actor::ApiServer);

@@ -25,9 +25,17 @@ const BUSYBOX: &str = "/bin/busybox";
 /// One import of the test image at a time in this process.
 static IMAGE_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The runtime with the test image present, or `None` (said on stderr) without a daemon.
+/// The cluster id of this test process's runtime ([`docker`]): one per process, so tests in
+/// parallel binaries never see each other's containers even on a shared node name.
+pub fn test_cluster() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| format!("test-{}", uuid::Uuid::new_v4().simple()))
+}
+
+/// The runtime (as cluster [`test_cluster`]) with the test image present, or `None` (said on
+/// stderr) without a daemon.
 pub async fn docker() -> Option<DockerRuntime> {
-    match DockerRuntime::connect().await {
+    match DockerRuntime::connect(test_cluster()).await {
         Ok(runtime) => {
             ensure_test_image(&runtime).await;
             Some(runtime)
@@ -98,6 +106,14 @@ impl TestNode {
     pub fn new() -> Self {
         TestNode {
             name: format!("test-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]),
+            extra: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// A node of the given name (another cluster's node of the same name as one of this test).
+    pub fn named(name: &str) -> Self {
+        TestNode {
+            name: name.to_string(),
             extra: Mutex::new(Vec::new()),
         }
     }
@@ -177,7 +193,7 @@ impl Drop for TestNode {
 }
 
 async fn remove_node_containers(node: &str, extra: &[String]) {
-    let Ok(runtime) = DockerRuntime::connect().await else {
+    let Ok(runtime) = DockerRuntime::connect(test_cluster()).await else {
         return;
     };
     let docker = runtime.client();

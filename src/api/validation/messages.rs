@@ -207,6 +207,11 @@ pub const NODE_SELECTOR_TERM_REQUIRED: &str = "must have at least one node selec
 pub const WEIGHT_RANGE: &str = "must be in the range 1-100";
 /// validatePodAffinityTerm / ValidateTopologyKey
 pub const CAN_NOT_BE_EMPTY: &str = "can not be empty";
+/// Pod (anti-)affinity terms' matchLabelKeys / mismatchLabelKeys.
+pub const LABEL_KEYS_WITHOUT_SELECTOR: &str = "must not be specified when labelSelector is not set";
+pub const MATCH_LABEL_KEYS_IN_SELECTOR: &str = "exists in both matchLabelKeys and labelSelector";
+pub const MATCH_LABEL_KEYS_IN_MISMATCH: &str =
+    "exists in both matchLabelKeys and mismatchLabelKeys";
 /// validatePodDNSConfig
 pub const DNS_CONFIG_REQUIRED: &str = "must provide `dnsConfig` when `dnsPolicy` is None";
 /// validatePodDNSConfig

@@ -336,7 +336,8 @@ fn validate_weighted_terms(
     errs
 }
 
-/// Go `validatePodAffinityTerm` (selector, namespaces, topologyKey).
+/// Go `validatePodAffinityTerm` (selector, namespaces, matchLabelKeys and mismatchLabelKeys,
+/// topologyKey).
 fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path) -> Vec<FieldError> {
     let mut errs =
         validate_label_selector(term.label_selector.as_ref(), &path.child("labelSelector"));
@@ -349,6 +350,12 @@ fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path) -> Vec<FieldE
             errs.push(FieldError::invalid(path.child("namespace"), name, m));
         }
     }
+    errs.extend(validate_match_label_keys_and_mismatch_label_keys(
+        path,
+        term.match_label_keys.as_deref().unwrap_or_default(),
+        term.mismatch_label_keys.as_deref().unwrap_or_default(),
+        term.label_selector.as_ref(),
+    ));
     if term.topology_key.is_empty() {
         errs.push(FieldError::required(
             path.child("topologyKey"),
@@ -360,6 +367,79 @@ fn validate_pod_affinity_term(term: &PodAffinityTerm, path: &Path) -> Vec<FieldE
         &path.child("topologyKey"),
     ));
     errs
+}
+
+/// Go `validateMatchLabelKeysAndMismatchLabelKeys`, run on the selector as defaulting left it
+/// (with the `In`/`NotIn` requirements built from the keys): every key a valid label name and
+/// only with a selector; a `matchLabelKeys` key not also in the user's selector (it shows up
+/// twice in the merged one — the error's path is the term's, indexed, as Kubernetes writes
+/// it); no key in both lists.
+fn validate_match_label_keys_and_mismatch_label_keys(
+    path: &Path,
+    match_label_keys: &[String],
+    mismatch_label_keys: &[String],
+    selector: Option<&LabelSelector>,
+) -> Vec<FieldError> {
+    let mut errs = validate_label_keys(&path.child("matchLabelKeys"), match_label_keys, selector);
+    errs.extend(validate_label_keys(
+        &path.child("mismatchLabelKeys"),
+        mismatch_label_keys,
+        selector,
+    ));
+    if let Some(selector) = selector {
+        // The last index of each key, as a Go map filled in order keeps it.
+        let index_of = |key: &str| match_label_keys.iter().rposition(|k| k == key);
+        let mut seen: std::collections::HashSet<&str> = selector
+            .match_labels
+            .iter()
+            .flatten()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        for expr in selector.match_expressions.iter().flatten() {
+            let key = expr.key.as_str();
+            if let Some(i) = index_of(key)
+                && seen.contains(key)
+            {
+                errs.push(FieldError::invalid(
+                    path.index(i),
+                    key,
+                    msg::MATCH_LABEL_KEYS_IN_SELECTOR,
+                ));
+            }
+            seen.insert(key);
+        }
+    }
+    for (i, key) in match_label_keys.iter().enumerate() {
+        if mismatch_label_keys.contains(key) {
+            errs.push(FieldError::invalid(
+                path.child("matchLabelKeys").index(i),
+                key,
+                msg::MATCH_LABEL_KEYS_IN_MISMATCH,
+            ));
+        }
+    }
+    errs
+}
+
+/// Go `validateLabelKeys` (for matchLabelKeys or mismatchLabelKeys).
+fn validate_label_keys(
+    path: &Path,
+    keys: &[String],
+    selector: Option<&LabelSelector>,
+) -> Vec<FieldError> {
+    if keys.is_empty() {
+        return Vec::new();
+    }
+    if selector.is_none() {
+        return vec![FieldError::forbidden(
+            path,
+            msg::LABEL_KEYS_WITHOUT_SELECTOR,
+        )];
+    }
+    keys.iter()
+        .enumerate()
+        .flat_map(|(i, key)| validate_label_name(key, &path.index(i)))
+        .collect()
 }
 
 /// apimachinery `ValidateLabelSelector`.
@@ -680,6 +760,152 @@ mod tests {
             vec![format!(
                 "{n}.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms: Required value: must have at least one node selector term"
             )]
+        );
+    }
+
+    /// Go `validateMatchLabelKeysAndMismatchLabelKeys`, on selectors as defaulting leaves them
+    /// (each matchLabelKeys key merged in as `In`, each mismatchLabelKeys key as `NotIn`).
+    #[test]
+    fn match_label_keys_and_mismatch_label_keys() {
+        let path = Path::new("spec").child("affinity");
+        let required = "spec.affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution";
+        let preferred = "spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm";
+        let name_part = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
+        let cases: Vec<(&str, serde_json::Value, Vec<String>)> = vec![
+            (
+                "keys merged into the selector once: valid",
+                serde_json::json!({
+                    "labelSelector": {"matchLabels": {"app": "web"}, "matchExpressions": [
+                        {"key": "version", "operator": "In", "values": ["v1"]},
+                        {"key": "tenant", "operator": "NotIn", "values": ["a"]},
+                    ]},
+                    "matchLabelKeys": ["version"],
+                    "mismatchLabelKeys": ["tenant"],
+                    "topologyKey": "zone",
+                }),
+                vec![],
+            ),
+            (
+                "keys without a labelSelector",
+                serde_json::json!({
+                    "matchLabelKeys": ["version"],
+                    "mismatchLabelKeys": ["tenant"],
+                    "topologyKey": "zone",
+                }),
+                vec![
+                    format!(
+                        "{required}[0].matchLabelKeys: Forbidden: must not be specified when labelSelector is not set"
+                    ),
+                    format!(
+                        "{required}[0].mismatchLabelKeys: Forbidden: must not be specified when labelSelector is not set"
+                    ),
+                ],
+            ),
+            (
+                "keys that are not label names",
+                serde_json::json!({
+                    "labelSelector": {"matchLabels": {"app": "web"}},
+                    "matchLabelKeys": ["-version"],
+                    "mismatchLabelKeys": ["ok", "tenant_"],
+                    "topologyKey": "zone",
+                }),
+                vec![
+                    format!(
+                        "{required}[0].matchLabelKeys[0]: Invalid value: \"-version\": {name_part}"
+                    ),
+                    format!(
+                        "{required}[0].mismatchLabelKeys[1]: Invalid value: \"tenant_\": {name_part}"
+                    ),
+                ],
+            ),
+            (
+                "a matchLabelKeys key the user's selector has too (twice once merged); a \
+                 mismatchLabelKeys key may be",
+                serde_json::json!({
+                    "labelSelector": {"matchLabels": {"version": "v1"}, "matchExpressions": [
+                        {"key": "tenant", "operator": "In", "values": ["a", "b"]},
+                        {"key": "version", "operator": "In", "values": ["v1"]},
+                        {"key": "tenant", "operator": "NotIn", "values": ["a"]},
+                    ]},
+                    "matchLabelKeys": ["version"],
+                    "mismatchLabelKeys": ["tenant"],
+                    "topologyKey": "zone",
+                }),
+                vec![format!(
+                    "{required}[0][0]: Invalid value: \"version\": exists in both matchLabelKeys and labelSelector"
+                )],
+            ),
+            (
+                "a key in both lists",
+                serde_json::json!({
+                    "labelSelector": {"matchExpressions": [
+                        {"key": "version", "operator": "In", "values": ["v1"]},
+                        {"key": "tenant", "operator": "In", "values": ["a"]},
+                        {"key": "tenant", "operator": "NotIn", "values": ["a"]},
+                    ]},
+                    "matchLabelKeys": ["version", "tenant"],
+                    "mismatchLabelKeys": ["tenant"],
+                    "topologyKey": "zone",
+                }),
+                vec![
+                    format!(
+                        "{required}[0][1]: Invalid value: \"tenant\": exists in both matchLabelKeys and labelSelector"
+                    ),
+                    format!(
+                        "{required}[0].matchLabelKeys[1]: Invalid value: \"tenant\": exists in both matchLabelKeys and mismatchLabelKeys"
+                    ),
+                ],
+            ),
+        ];
+        for (what, term, want) in cases {
+            let term: PodAffinityTerm = serde_json::from_value(term).unwrap();
+            let affinity = Affinity {
+                pod_affinity: Some(k8s_openapi::api::core::v1::PodAffinity {
+                    required_during_scheduling_ignored_during_execution: Some(vec![term]),
+                    ..Default::default()
+                }),
+                ..Affinity::default()
+            };
+            assert_eq!(
+                messages(&validate_affinity(Some(&affinity), &path)),
+                want,
+                "{what}"
+            );
+        }
+
+        // A preferred term's path.
+        let term: PodAffinityTerm = serde_json::from_value(serde_json::json!({
+            "labelSelector": {"matchExpressions": [
+                {"key": "k", "operator": "In", "values": ["v"]},
+                {"key": "k", "operator": "NotIn", "values": ["v"]},
+            ]},
+            "matchLabelKeys": ["k"],
+            "mismatchLabelKeys": ["k"],
+            "topologyKey": "zone",
+        }))
+        .unwrap();
+        let affinity = Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                preferred_during_scheduling_ignored_during_execution: Some(vec![
+                    WeightedPodAffinityTerm {
+                        weight: 10,
+                        pod_affinity_term: term,
+                    },
+                ]),
+                ..PodAntiAffinity::default()
+            }),
+            ..Affinity::default()
+        };
+        assert_eq!(
+            messages(&validate_affinity(Some(&affinity), &path)),
+            vec![
+                format!(
+                    "{preferred}[0]: Invalid value: \"k\": exists in both matchLabelKeys and labelSelector"
+                ),
+                format!(
+                    "{preferred}.matchLabelKeys[0]: Invalid value: \"k\": exists in both matchLabelKeys and mismatchLabelKeys"
+                ),
+            ]
         );
     }
 

@@ -22,17 +22,22 @@
 //!   keep the image's ENTRYPOINT). CPU request → `CpuShares` (Kubernetes' `milliCPUToShares`,
 //!   2 when there is no request), CPU limit → `CpuQuota` over a 100 ms `CpuPeriod`, memory
 //!   limit → `Memory` with as much `MemorySwap` (no swap, as the kubelet runs pods).
-//! - **Status.** Only containers labelled `io.kubox.node=<node>` are ever listed (a label
-//!   filter on the daemon's side), then inspected and mapped as dockershim did: exited with a
+//! - **Ownership.** A `DockerRuntime` is one cluster's view of the daemon: it carries the
+//!   cluster's id and puts it on everything it creates (`io.kubox.cluster=<id>`, next to
+//!   `io.kubox.node=<node>`). Two kubox data dirs with the same node names on one daemon, or
+//!   anyone's container that copies kubox's labels, never see each other's containers; a stop
+//!   or a removal of a container without this cluster's label is refused as not found.
+//! - **Status.** Only containers labelled `io.kubox.cluster=<id>` and `io.kubox.node=<node>`
+//!   are ever listed (a label filter on the daemon's side), then inspected and mapped as dockershim did: exited with a
 //!   finish time → `OOMKilled`, `Completed` (exit 0) or `Error`; never started but an exit code
 //!   → `ContainerCannotRun` with the daemon's error as message.
-//! - **Events.** The daemon's container events, filtered by the same label, from the moment of
+//! - **Events.** The daemon's container events, filtered by the same labels, from the moment of
 //!   the call (`since` = now, so nothing between the call and the first poll is lost). The
 //!   stream ends when the daemon goes away; the kubelet then relists.
 //!
 //! This module owns the translation to Docker's API. It never decides what should run (the
 //! kubelet does, including refusing what kubox does not allow) and never touches a container
-//! without the node label.
+//! without its cluster's label.
 
 mod exec;
 mod image_ref;
@@ -60,11 +65,12 @@ use k8s_openapi::api::core::v1::{Container, ResourceRequirements};
 use k8s_openapi::jiff::Timestamp;
 
 use super::{
-    ContainerConfig, ContainerStatus, Image, LABEL_CONTAINER_HASH, LABEL_CONTAINER_NAME,
-    LABEL_DOCKER_TYPE, LABEL_NODE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
+    ContainerConfig, ContainerStatus, Image, LABEL_CLUSTER, LABEL_CONTAINER_HASH,
+    LABEL_CONTAINER_NAME, LABEL_DOCKER_TYPE, LABEL_POD_NAME, LABEL_POD_NAMESPACE, LABEL_POD_UID,
     LABEL_RESTART_COUNT, LABEL_SANDBOX_ATTEMPT, LogOptions, PodRef, PodStatus, PullProgress,
     Runtime, RuntimeError, RuntimeEvent, RuntimeResult, RuntimeVersion, SANDBOX_CONTAINER_NAME,
-    SandboxConfig, SandboxStatus, State, container_labels, docker_name, sandbox_labels,
+    SandboxConfig, SandboxStatus, State, container_labels, docker_name, owner_filters,
+    sandbox_labels,
 };
 use crate::api::quantity::Quantity;
 use pull::PullTracker;
@@ -90,33 +96,68 @@ const EVENT_ACTIONS: [&str; 9] = [
 /// One import of the pause image at a time in this process.
 static PAUSE_IMPORT: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// [`Runtime`] on a Docker daemon.
+/// [`Runtime`] on a Docker daemon, for one cluster.
 #[derive(Debug, Clone)]
 pub struct DockerRuntime {
     docker: Docker,
+    /// The cluster's id: the value of `io.kubox.cluster` on what this runtime creates and lists.
+    cluster: String,
 }
 
 impl DockerRuntime {
-    /// Connects to `DOCKER_HOST`, else the default local socket.
-    pub async fn connect() -> RuntimeResult<Self> {
+    /// Connects to `DOCKER_HOST`, else the default local socket, for cluster `cluster`.
+    pub async fn connect(cluster: &str) -> RuntimeResult<Self> {
         let docker = Docker::connect_with_defaults().map_err(|e| unreachable(&e))?;
-        Self::handshake(docker).await
+        Self::handshake(docker, cluster).await
     }
 
-    /// Connects to `host` (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`).
-    pub async fn connect_to(host: &str) -> RuntimeResult<Self> {
+    /// Connects to `host` (`unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`) for cluster
+    /// `cluster`.
+    pub async fn connect_to(host: &str, cluster: &str) -> RuntimeResult<Self> {
         let docker = Docker::connect_with_host(host).map_err(|e| unreachable(&e))?;
-        Self::handshake(docker).await
+        Self::handshake(docker, cluster).await
     }
 
-    async fn handshake(docker: Docker) -> RuntimeResult<Self> {
+    /// The same daemon connection as another cluster's view of it.
+    pub fn for_cluster(&self, cluster: &str) -> Self {
+        DockerRuntime {
+            docker: self.docker.clone(),
+            cluster: cluster.to_string(),
+        }
+    }
+
+    /// The id of the cluster whose containers this runtime creates and lists.
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// Whether container `id` carries this cluster's label; a missing container is `NotFound`.
+    /// A stop or removal of anything else is refused: ids come from this cluster's lists, so
+    /// only a mistake could name another's container, and it must not act on one.
+    async fn ensure_owned(&self, id: &str) -> RuntimeResult<()> {
+        let container = self
+            .docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| container_error(&e, id))?;
+        if label(&container, LABEL_CLUSTER) == Some(self.cluster.as_str()) {
+            Ok(())
+        } else {
+            Err(RuntimeError::NotFound(id.to_string()))
+        }
+    }
+
+    async fn handshake(docker: Docker, cluster: &str) -> RuntimeResult<Self> {
         let answer = tokio::time::timeout(CONNECT_TIMEOUT, async move {
             docker.ping().await?;
             docker.negotiate_version().await
         })
         .await;
         match answer {
-            Ok(Ok(docker)) => Ok(DockerRuntime { docker }),
+            Ok(Ok(docker)) => Ok(DockerRuntime {
+                docker,
+                cluster: cluster.to_string(),
+            }),
             Ok(Err(e)) => Err(unreachable(&e)),
             Err(_) => Err(RuntimeError::Unavailable(format!(
                 "the Docker daemon did not answer within {}s",
@@ -299,7 +340,7 @@ impl Runtime for DockerRuntime {
         let body = ContainerCreateBody {
             image: Some(PAUSE_IMAGE.into()),
             hostname: (!config.hostname.is_empty()).then(|| config.hostname.clone()),
-            labels: Some(sandbox_labels(config).into_iter().collect()),
+            labels: Some(sandbox_labels(&self.cluster, config).into_iter().collect()),
             exposed_ports: (!config.port_mappings.is_empty()).then(|| {
                 config
                     .port_mappings
@@ -338,6 +379,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn stop_sandbox(&self, id: &str) -> RuntimeResult<()> {
+        self.ensure_owned(id).await?;
         let options = StopContainerOptionsBuilder::default()
             .t(SANDBOX_STOP_SECONDS)
             .build();
@@ -352,7 +394,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn create_container(&self, config: &ContainerConfig) -> RuntimeResult<String> {
-        let body = container_body(config).map_err(RuntimeError::Create)?;
+        let body = container_body(&self.cluster, config).map_err(RuntimeError::Create)?;
         let name = docker_name(&config.container.name, &config.pod, config.attempt);
         self.create(&name, body).await
     }
@@ -365,6 +407,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn stop_container(&self, id: &str, grace: Duration) -> RuntimeResult<()> {
+        self.ensure_owned(id).await?;
         // The daemon answers when the container is gone: wait for the grace period and more.
         let seconds = grace.as_secs() + u64::from(grace.subsec_nanos() > 0);
         let t = i32::try_from(seconds).unwrap_or(i32::MAX);
@@ -380,6 +423,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn remove_container(&self, id: &str) -> RuntimeResult<()> {
+        self.ensure_owned(id).await?;
         let options = RemoveContainerOptionsBuilder::default()
             .force(true)
             .v(true)
@@ -392,7 +436,7 @@ impl Runtime for DockerRuntime {
 
     async fn list_pods(&self, node: &str) -> RuntimeResult<Vec<PodStatus>> {
         let inspected = self
-            .inspect_labelled(vec![format!("{LABEL_NODE}={node}")])
+            .inspect_labelled(owner_filters(&self.cluster, node))
             .await?;
         let mut pods: BTreeMap<(String, String, String), PodStatus> = BTreeMap::new();
         for container in inspected {
@@ -408,10 +452,12 @@ impl Runtime for DockerRuntime {
 
     async fn pod_status(&self, node: &str, pod: &PodRef) -> RuntimeResult<PodStatus> {
         let inspected = self
-            .inspect_labelled(vec![
-                format!("{LABEL_NODE}={node}"),
-                format!("{LABEL_POD_UID}={}", pod.uid),
-            ])
+            .inspect_labelled(
+                owner_filters(&self.cluster, node)
+                    .into_iter()
+                    .chain([format!("{LABEL_POD_UID}={}", pod.uid)])
+                    .collect(),
+            )
             .await?;
         let mut status = PodStatus::empty(pod.clone());
         for container in &inspected {
@@ -462,7 +508,7 @@ impl Runtime for DockerRuntime {
         let since = format!("{}.{:09}", now.as_second(), now.subsec_nanosecond());
         let filters = HashMap::from([
             ("type", vec!["container".to_string()]),
-            ("label", vec![format!("{LABEL_NODE}={node}")]),
+            ("label", owner_filters(&self.cluster, node)),
             (
                 "event",
                 EVENT_ACTIONS.iter().map(|a| a.to_string()).collect(),
@@ -484,7 +530,7 @@ impl Runtime for DockerRuntime {
 }
 
 /// The create body of an app container.
-fn container_body(config: &ContainerConfig) -> Result<ContainerCreateBody, String> {
+fn container_body(cluster: &str, config: &ContainerConfig) -> Result<ContainerCreateBody, String> {
     let c = &config.container;
     let sandbox = &config.sandbox_id;
     let mut host = HostConfig {
@@ -512,7 +558,7 @@ fn container_body(config: &ContainerConfig) -> Result<ContainerCreateBody, Strin
         tty: c.tty,
         open_stdin: c.stdin,
         stdin_once: c.stdin_once,
-        labels: Some(container_labels(config).into_iter().collect()),
+        labels: Some(container_labels(cluster, config).into_iter().collect()),
         ..Default::default()
     };
     apply_security(&mut body, &mut host, c)?;
@@ -881,7 +927,7 @@ mod tests {
             }),
             ..Default::default()
         };
-        let body = container_body(&config(container)).unwrap();
+        let body = container_body("cluster-1", &config(container)).unwrap();
         assert_eq!(body.image.as_deref(), Some("busybox:1.36"));
         assert_eq!(body.entrypoint, Some(vec!["sh".into(), "-c".into()]));
         assert_eq!(body.cmd, Some(vec!["sleep 1".into()]));
@@ -915,7 +961,7 @@ mod tests {
             args: Some(vec!["echo".into(), "hi".into()]),
             ..Default::default()
         };
-        let body = container_body(&config(container)).unwrap();
+        let body = container_body("cluster-1", &config(container)).unwrap();
         assert_eq!(body.entrypoint, None);
         assert_eq!(body.cmd, Some(vec!["echo".into(), "hi".into()]));
         let host = body.host_config.unwrap();

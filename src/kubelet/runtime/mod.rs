@@ -3,8 +3,10 @@
 //! stream of lifecycle events. Two implementations: [`docker`] (the real one, through bollard)
 //! and [`sim`] (simulated, for machines without a daemon and for tests on a paused clock).
 //!
-//! Everything a runtime creates carries the pod's identity and kubox's ownership labels, so a
-//! kubelet can list exactly what is its own (and never touch anything else) after a restart.
+//! Everything a runtime creates carries the pod's identity and kubox's ownership labels — the
+//! cluster's identity ([`LABEL_CLUSTER`]) and the node's ([`LABEL_NODE`]) — so a kubelet can
+//! list exactly what is its own after a restart, and never touch another kubox's containers
+//! (another data dir with the same node names on the same daemon) or anyone else's.
 
 pub mod docker;
 pub mod exec;
@@ -18,6 +20,10 @@ use futures::stream::BoxStream;
 use k8s_openapi::api::core::v1::Container;
 use k8s_openapi::jiff::Timestamp;
 
+/// Label on every container kubox creates: the cluster that owns it (the uid of its
+/// `kube-system` namespace, the id Kubernetes tooling takes for a cluster's; stable across
+/// restarts of the same data dir).
+pub const LABEL_CLUSTER: &str = "io.kubox.cluster";
 /// Label on every container kubox creates: the node (kubelet) that owns it.
 pub const LABEL_NODE: &str = "io.kubox.node";
 /// Kubernetes' dockershim labels, kept as they were.
@@ -271,7 +277,9 @@ impl RuntimeVersion {
     }
 }
 
-/// The runtime a kubelet drives. Calls are scoped to one node's objects by `node`.
+/// The runtime a kubelet drives, as one cluster's view of it: what it creates carries the
+/// cluster's identity and what it lists is only that cluster's. Calls are scoped to one node's
+/// objects by `node`.
 #[async_trait::async_trait]
 pub trait Runtime: Send + Sync + 'static {
     async fn version(&self) -> RuntimeResult<RuntimeVersion>;
@@ -340,18 +348,18 @@ pub fn docker_name(container: &str, pod: &PodRef, attempt: u32) -> String {
     )
 }
 
-/// The labels of a sandbox.
-pub fn sandbox_labels(config: &SandboxConfig) -> BTreeMap<String, String> {
-    let mut labels = pod_labels(&config.pod, &config.node);
+/// The labels of a sandbox of cluster `cluster`.
+pub fn sandbox_labels(cluster: &str, config: &SandboxConfig) -> BTreeMap<String, String> {
+    let mut labels = pod_labels(cluster, &config.pod, &config.node);
     labels.insert(LABEL_DOCKER_TYPE.into(), "podsandbox".into());
     labels.insert(LABEL_CONTAINER_NAME.into(), SANDBOX_CONTAINER_NAME.into());
     labels.insert(LABEL_SANDBOX_ATTEMPT.into(), config.attempt.to_string());
     labels
 }
 
-/// The labels of an app container.
-pub fn container_labels(config: &ContainerConfig) -> BTreeMap<String, String> {
-    let mut labels = pod_labels(&config.pod, &config.node);
+/// The labels of an app container of cluster `cluster`.
+pub fn container_labels(cluster: &str, config: &ContainerConfig) -> BTreeMap<String, String> {
+    let mut labels = pod_labels(cluster, &config.pod, &config.node);
     labels.insert(LABEL_DOCKER_TYPE.into(), "container".into());
     labels.insert(LABEL_CONTAINER_NAME.into(), config.container.name.clone());
     labels.insert(LABEL_SANDBOX_ID.into(), config.sandbox_id.clone());
@@ -360,8 +368,17 @@ pub fn container_labels(config: &ContainerConfig) -> BTreeMap<String, String> {
     labels
 }
 
-fn pod_labels(pod: &PodRef, node: &str) -> BTreeMap<String, String> {
+/// The label filters (`key=value`) that select what `cluster`'s kubelet for `node` owns.
+pub fn owner_filters(cluster: &str, node: &str) -> Vec<String> {
+    vec![
+        format!("{LABEL_CLUSTER}={cluster}"),
+        format!("{LABEL_NODE}={node}"),
+    ]
+}
+
+fn pod_labels(cluster: &str, pod: &PodRef, node: &str) -> BTreeMap<String, String> {
     BTreeMap::from([
+        (LABEL_CLUSTER.to_string(), cluster.to_string()),
         (LABEL_POD_NAME.to_string(), pod.name.clone()),
         (LABEL_POD_NAMESPACE.to_string(), pod.namespace.clone()),
         (LABEL_POD_UID.to_string(), pod.uid.clone()),

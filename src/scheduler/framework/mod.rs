@@ -35,10 +35,12 @@ pub fn pod_priority(pod: &Pod) -> i32 {
 
 /// Data one plugin computes in an early extension point for its later ones, for one pod's cycle.
 /// A handful of entries read once per node by the filters: a short list searched in order is
-/// cheaper than hashing the key every time.
-#[derive(Default)]
+/// cheaper than hashing the key every time. Cloning shares the entries (preemption's dry run
+/// clones the state per node); [`CycleState::update`] copies an entry before changing it, so a
+/// clone's changes never reach the original.
+#[derive(Default, Clone)]
 pub struct CycleState {
-    data: Vec<(&'static str, Box<dyn Any + Send + Sync>)>,
+    data: Vec<(&'static str, Arc<dyn Any + Send + Sync>)>,
     /// Filter plugins whose PreFilter returned Skip: not run for this pod
     /// (kube-scheduler's `SkipFilterPlugins`).
     pub skip_filter_plugins: Vec<&'static str>,
@@ -47,8 +49,34 @@ pub struct CycleState {
 impl CycleState {
     pub fn write<T: Any + Send + Sync>(&mut self, key: &'static str, value: T) {
         match self.data.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => *v = Box::new(value),
-            None => self.data.push((key, Box::new(value))),
+            Some((_, v)) => *v = Arc::new(value),
+            None => self.data.push((key, Arc::new(value))),
+        }
+    }
+
+    /// Changes the entry under `key` through `f`: in place when this state alone holds it,
+    /// else on a copy that becomes this state's own (copy on write, so a dry run's many
+    /// updates copy the entry once); false when there is no such entry of type `T`.
+    pub fn update<T: Any + Send + Sync + Clone>(
+        &mut self,
+        key: &'static str,
+        f: impl FnOnce(&mut T),
+    ) -> bool {
+        let Some((_, entry)) = self.data.iter_mut().find(|(k, _)| *k == key) else {
+            return false;
+        };
+        if Arc::get_mut(entry).is_none() {
+            let Some(copy) = entry.downcast_ref::<T>().cloned() else {
+                return false;
+            };
+            *entry = Arc::new(copy);
+        }
+        match Arc::get_mut(entry).and_then(|v| v.downcast_mut::<T>()) {
+            Some(value) => {
+                f(value);
+                true
+            }
+            None => false,
         }
     }
 
@@ -68,6 +96,34 @@ pub trait Plugin: Send + Sync {
 pub trait PreFilterPlugin: Plugin {
     /// `Skip` means the plugin has nothing to check for this pod: its Filter is not run.
     fn pre_filter(&self, state: &mut CycleState, pod: &Pod, snapshot: &Snapshot) -> Status;
+
+    /// How the plugin brings its PreFilter state up to date when a pod is added to or removed
+    /// from a node after PreFilter ran (preemption's dry run, nominated pods); `None` for a
+    /// plugin whose state does not depend on other pods.
+    fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
+        None
+    }
+}
+
+/// kube-scheduler's PreFilterExtensions: update the cycle state computed in PreFilter for
+/// `pod` (the pod being scheduled) as if `other` were added to / removed from `node` (`node`
+/// as it is after the change).
+pub trait PreFilterExtensions: Send + Sync {
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status;
+
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status;
 }
 
 pub trait FilterPlugin: Plugin {
@@ -360,15 +416,79 @@ impl Framework {
         if nominated.is_empty() {
             return run_filters(filters, state, pod, node);
         }
+        // addNominatedPods: the pods join a copy of the node and of the state.
         let mut with_nominated = node.clone();
+        let mut state_with_nominated = state.clone();
         for p in nominated {
             with_nominated.add_pod(p.clone());
+            let status = self.run_pre_filter_extension_add_pod(
+                &mut state_with_nominated,
+                pod,
+                p,
+                &with_nominated,
+            );
+            if !status.is_success() {
+                return status;
+            }
         }
-        let status = run_filters(filters, state, pod, &with_nominated);
+        let status = run_filters(filters, &state_with_nominated, pod, &with_nominated);
         if !status.is_success() {
             return status;
         }
         run_filters(filters, state, pod, node)
+    }
+
+    /// Every PreFilter plugin's AddPod (RunPreFilterExtensionAddPod), but those whose PreFilter
+    /// returned Skip; the first failure is an Error naming the plugin.
+    pub fn run_pre_filter_extension_add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        added: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
+        self.run_pre_filter_extensions(state, "AddPod", |ext, state| {
+            ext.add_pod(state, pod, added, node)
+        })
+    }
+
+    /// Every PreFilter plugin's RemovePod (RunPreFilterExtensionRemovePod), but those whose
+    /// PreFilter returned Skip; the first failure is an Error naming the plugin.
+    pub fn run_pre_filter_extension_remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        removed: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
+        self.run_pre_filter_extensions(state, "RemovePod", |ext, state| {
+            ext.remove_pod(state, pod, removed, node)
+        })
+    }
+
+    fn run_pre_filter_extensions(
+        &self,
+        state: &mut CycleState,
+        operation: &str,
+        mut run: impl FnMut(&dyn PreFilterExtensions, &mut CycleState) -> Status,
+    ) -> Status {
+        for plugin in &self.pre_filter {
+            let Some(ext) = plugin.pre_filter_extensions() else {
+                continue;
+            };
+            if state.skip_filter_plugins.contains(&plugin.name()) {
+                continue;
+            }
+            let status = run(ext, state);
+            if !status.is_success() {
+                return Status::error(format!(
+                    "running {operation} on PreFilter plugin {:?}: {status}",
+                    plugin.name()
+                ))
+                .by(plugin.name());
+            }
+        }
+        Status::success()
     }
 
     /// The PostFilter plugins in order (RunPostFilterPlugins): the first success or
@@ -405,5 +525,28 @@ impl Framework {
             result,
             Status::with_reasons(Code::Unschedulable, reasons).by(rejector),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clone_of_the_cycle_state_changes_apart_from_the_original() {
+        let mut state = CycleState::default();
+        state.write("counts", vec![1, 2]);
+        let mut copy = state.clone();
+        assert!(copy.update::<Vec<i32>>("counts", |v| v.push(3)));
+        assert!(copy.update::<Vec<i32>>("counts", |v| v[0] = 0));
+        assert_eq!(copy.read::<Vec<i32>>("counts"), Some(&vec![0, 2, 3]));
+        assert_eq!(state.read::<Vec<i32>>("counts"), Some(&vec![1, 2]));
+        // The original alone holds its entry now: changed in place.
+        assert!(state.update::<Vec<i32>>("counts", |v| v.clear()));
+        assert_eq!(state.read::<Vec<i32>>("counts"), Some(&vec![]));
+        assert_eq!(copy.read::<Vec<i32>>("counts"), Some(&vec![0, 2, 3]));
+        // No entry, or one of another type.
+        assert!(!state.update::<Vec<i32>>("missing", |v| v.clear()));
+        assert!(!state.update::<String>("counts", |s| s.clear()));
     }
 }

@@ -8,8 +8,10 @@
 //! - PodDisruptionBudgets: kubox has no PDB resource, so no victim ever violates one; the
 //!   first tie-break between nodes (fewest PDB violations) always ties and is skipped.
 //! - Extenders, and async preemption (alpha in 1.32, off by default).
-//! - PreFilter extensions (AddPod/RemovePod): none of kubox's plugins keeps PreFilter state about
-//!   other pods, so removing a victim from the node copy is all the filters need to see.
+//!
+//! Each node is tried on a copy of the node and of the cycle state: removing a victim (and
+//! putting one back) runs the PreFilter plugins' extensions (RemovePod/AddPod), so the counts
+//! InterPodAffinity and PodTopologySpread took in PreFilter follow the simulation.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -220,7 +222,8 @@ fn dry_run_preemption(
     for i in 0..potential.len() {
         let node = potential[(offset + i) % potential.len()];
         let mut copy = NodeInfo::clone(node);
-        let status = match select_victims_on_node(handle, state, pod, &mut copy) {
+        let mut state_copy = state.clone();
+        let status = match select_victims_on_node(handle, &mut state_copy, pod, &mut copy) {
             Ok(victims) if !victims.is_empty() => {
                 candidates.push(Candidate {
                     node: node.name.to_string(),
@@ -248,10 +251,11 @@ fn dry_run_preemption(
 /// The fewest pods to evict from `node` (a copy) so `pod` fits (SelectVictimsOnNode): remove
 /// every lower-priority pod; if the pod fits then, put them back one by one, most important
 /// first, keeping each that still lets the pod fit. The rest are the victims, most important
-/// first.
+/// first. `state` (a copy too) follows every removal and addition through the PreFilter
+/// extensions.
 pub fn select_victims_on_node(
     handle: &Handle<'_>,
-    state: &CycleState,
+    state: &mut CycleState,
     pod: &Pod,
     node: &mut NodeInfo,
 ) -> Result<Vec<Arc<Pod>>, Status> {
@@ -263,8 +267,17 @@ pub fn select_victims_on_node(
         .filter(|p| pod_priority(&p.pod) < priority)
         .cloned()
         .collect();
-    for p in &potential {
+    let remove = |state: &mut CycleState, node: &mut NodeInfo, p: &PodInfo| {
         node.remove_pod(&p.key);
+        let status = fw.run_pre_filter_extension_remove_pod(state, pod, p, node);
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    };
+    for p in &potential {
+        remove(state, node, p)?;
     }
     if potential.is_empty() {
         return Err(Status::unresolvable(ERR_NO_VICTIMS));
@@ -280,11 +293,15 @@ pub fn select_victims_on_node(
     let mut victims = Vec::new();
     for p in potential {
         node.add_pod(p.clone());
+        let status = fw.run_pre_filter_extension_add_pod(state, pod, &p, node);
+        if !status.is_success() {
+            return Err(status);
+        }
         let fits = fw
             .run_filter_plugins_with_nominated_pods(state, pod, node, handle.snapshot)
             .is_success();
         if !fits {
-            node.remove_pod(&p.key);
+            remove(state, node, &p)?;
             victims.push(p.pod.clone());
         }
     }
@@ -457,7 +474,7 @@ mod tests {
             }
         }
         let mut copy = n;
-        select_victims_on_node(&handle, &state, incoming, &mut copy)
+        select_victims_on_node(&handle, &mut state, incoming, &mut copy)
             .map(|v| names(&v).into_iter().map(String::from).collect())
     }
 
@@ -789,6 +806,285 @@ mod tests {
             d.verdicts.len(),
             1,
             "its nominated node is tried alone first"
+        );
+    }
+}
+
+/// Preemption with the PreFilter state of InterPodAffinity and PodTopologySpread following the
+/// dry run's removals and re-additions (their AddPod/RemovePod).
+#[cfg(test)]
+mod extension_tests {
+    use super::*;
+    use crate::scheduler::plugins::default_framework;
+    use crate::scheduler::plugins::names::{
+        ERR_ANTI_AFFINITY_RULES, ERR_EXISTING_ANTI_AFFINITY, ERR_TOPOLOGY_SPREAD,
+    };
+    use crate::scheduler::plugins::testing::{node, place, pod, snapshot};
+    use crate::scheduler::schedule_one::{Outcome, schedule};
+    use serde_json::{Value, json};
+
+    const HOST: &str = "kubernetes.io/hostname";
+    const ZONE: &str = "topology.kubernetes.io/zone";
+
+    fn prio(name: &str, app: &str, priority: i32, extra: Value) -> Pod {
+        let mut spec = json!({"priority": priority});
+        if let (Some(s), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+            s.extend(extra);
+        }
+        pod(name, &[("app", app)], spec)
+    }
+
+    fn anti_affinity_to(app: &str, key: &str) -> Value {
+        json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": app}}, "topologyKey": key}
+        ]}}})
+    }
+
+    fn on(name: &str, labels: &[(&str, &str)], pods: Vec<Pod>) -> NodeInfo {
+        let mut n = node(name, labels);
+        for p in pods {
+            place(&mut n, p);
+        }
+        n
+    }
+
+    /// The nominated node and every candidate with its victims, or the FailedScheduling text.
+    fn preemption(nodes: Vec<NodeInfo>, incoming: &Pod) -> Result<PreemptionSeen, String> {
+        let d = schedule(&default_framework(), incoming, &snapshot(nodes), 0);
+        let Outcome::Unschedulable { message } = &d.outcome else {
+            panic!("expected Unschedulable, got {:?}", d.outcome);
+        };
+        match d.preemption() {
+            Some(p) => Ok((
+                p.nominated_node.clone(),
+                p.candidates
+                    .iter()
+                    .map(|c| {
+                        let victims = c
+                            .victims
+                            .iter()
+                            .map(|v| v.metadata.name.clone().unwrap_or_default())
+                            .collect();
+                        (c.node.clone(), victims)
+                    })
+                    .collect(),
+            )),
+            None => Err(message.clone()),
+        }
+    }
+
+    type PreemptionSeen = (String, Vec<(String, Vec<String>)>);
+
+    fn seen(nominated: &str, candidates: &[(&str, &[&str])]) -> Result<PreemptionSeen, String> {
+        Ok((
+            nominated.to_string(),
+            candidates
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.iter().map(|s| s.to_string()).collect()))
+                .collect(),
+        ))
+    }
+
+    #[test]
+    fn victims_that_affinity_or_spread_counted_are_uncounted_when_removed() {
+        let zones = |a: Vec<Pod>, b: Vec<Pod>| {
+            vec![
+                on("node-a", &[(ZONE, "a")], a),
+                on("node-b", &[(ZONE, "b")], b),
+            ]
+        };
+        let spread_web = |extra: Value| {
+            let mut spec = json!({
+                "topologySpreadConstraints": [{
+                    "maxSkew": 1, "topologyKey": ZONE, "whenUnsatisfiable": "DoNotSchedule",
+                    "labelSelector": {"matchLabels": {"app": "web"}},
+                    "nodeAffinityPolicy": "Ignore",
+                }],
+                "nodeSelector": {ZONE: "a"},
+            });
+            if let (Some(s), Value::Object(extra)) = (spec.as_object_mut(), extra) {
+                s.extend(extra);
+            }
+            prio("high", "web", 100, spec)
+        };
+        type Case = (
+            &'static str,
+            Vec<NodeInfo>,
+            Pod,
+            Result<PreemptionSeen, String>,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "the pod's anti-affinity: the lower-priority pod it avoids goes, on each host \
+                 where it is, the unrelated one stays",
+                vec![
+                    on(
+                        "host-1",
+                        &[],
+                        vec![
+                            prio("db-low", "db", 0, json!({})),
+                            prio("web-low", "web", 0, json!({})),
+                        ],
+                    ),
+                    on("host-2", &[], vec![prio("db-low-2", "db", 1, json!({}))]),
+                    on("host-3", &[], vec![prio("db-vip", "db", 1000, json!({}))]),
+                ],
+                prio("high", "web", 100, anti_affinity_to("db", HOST)),
+                seen(
+                    "host-1",
+                    &[("host-1", &["db-low"]), ("host-2", &["db-low-2"])],
+                ),
+            ),
+            (
+                "an existing pod's anti-affinity to the incoming pod: that pod goes",
+                vec![on(
+                    "host-1",
+                    &[],
+                    vec![
+                        prio("guard", "db", 0, anti_affinity_to("web", HOST)),
+                        prio("db-low", "db", 0, json!({})),
+                    ],
+                )],
+                prio("high", "web", 100, json!({})),
+                seen("host-1", &[("host-1", &["guard"])]),
+            ),
+            (
+                "spread: removing a lower-priority matching pod restores the skew",
+                zones(
+                    vec![
+                        prio("web-low", "web", 0, json!({})),
+                        prio("web-vip", "web", 1000, json!({})),
+                        prio("db-low", "db", 0, json!({})),
+                    ],
+                    vec![prio("web-b", "web", 1000, json!({}))],
+                ),
+                spread_web(json!({})),
+                seen("node-a", &[("node-a", &["web-low"])]),
+            ),
+            (
+                "anti-affinity: the pod it avoids is more important; evicting the rest does \
+                 not help",
+                vec![on(
+                    "host-1",
+                    &[],
+                    vec![
+                        prio("db-vip", "db", 1000, json!({})),
+                        prio("web-low", "web", 0, json!({})),
+                    ],
+                )],
+                prio("high", "web", 100, anti_affinity_to("db", HOST)),
+                Err(format!(
+                    "0/1 nodes are available: 1 {ERR_ANTI_AFFINITY_RULES}. preemption: 0/1 nodes \
+                     are available: 1 {ERR_ANTI_AFFINITY_RULES}."
+                )),
+            ),
+            (
+                "an existing pod's anti-affinity from a more important pod: no preemption",
+                vec![on(
+                    "host-1",
+                    &[],
+                    vec![
+                        prio("guard", "db", 1000, anti_affinity_to("web", HOST)),
+                        prio("db-low", "db", 0, json!({})),
+                    ],
+                )],
+                prio("high", "web", 100, json!({})),
+                Err(format!(
+                    "0/1 nodes are available: 1 {ERR_EXISTING_ANTI_AFFINITY}. preemption: 0/1 \
+                     nodes are available: 1 {ERR_EXISTING_ANTI_AFFINITY}."
+                )),
+            ),
+            (
+                "spread: the matching pods in the zone are all more important",
+                zones(
+                    vec![
+                        prio("web-vip", "web", 1000, json!({})),
+                        prio("web-vip-2", "web", 1000, json!({})),
+                        prio("db-low", "db", 0, json!({})),
+                    ],
+                    vec![prio("web-b", "web", 1000, json!({}))],
+                ),
+                spread_web(json!({})),
+                Err(format!(
+                    "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, \
+                     1 {ERR_TOPOLOGY_SPREAD}. preemption: 0/2 nodes are available: 1 \
+                     {ERR_NOT_HELPFUL}, 1 {ERR_TOPOLOGY_SPREAD}."
+                )),
+            ),
+        ];
+        for (what, nodes, incoming, want) in cases {
+            assert_eq!(preemption(nodes, &incoming), want, "{what}");
+        }
+    }
+
+    /// A more important pod nominated to a node counts for the affinity checks too
+    /// (addNominatedPods runs AddPod): a pod anti-affine to it is not scheduled there.
+    #[test]
+    fn a_nominated_pod_counts_for_anti_affinity() {
+        use std::collections::HashMap;
+        let nodes = vec![on("host-1", &[], vec![]), on("host-2", &[], vec![])];
+        let incoming = prio("web", "web", 100, anti_affinity_to("db", HOST));
+        let nominated = Arc::new(PodInfo::new(Arc::new(prio("db", "db", 1000, json!({})))));
+        let snap = snapshot(nodes)
+            .with_nominated(HashMap::from([("host-1".to_string(), vec![nominated])]));
+        let d = schedule(&default_framework(), &incoming, &snap, 0);
+        assert_eq!(
+            d.outcome,
+            Outcome::Scheduled {
+                node: "host-2".into()
+            }
+        );
+        let fw = default_framework();
+        let mut state = CycleState::default();
+        for plugin in &fw.pre_filter {
+            if plugin.pre_filter(&mut state, &incoming, &snap).code == Code::Skip {
+                state.skip_filter_plugins.push(plugin.name());
+            }
+        }
+        let status =
+            fw.run_filter_plugins_with_nominated_pods(&state, &incoming, &snap.nodes[0], &snap);
+        assert_eq!(status.to_string(), ERR_ANTI_AFFINITY_RULES);
+        assert_eq!(status.plugin, "InterPodAffinity");
+    }
+
+    /// Each node is tried on its own copy of the state: what one node's dry run removed is
+    /// still counted for the next node.
+    #[test]
+    fn each_node_is_tried_on_its_own_copy_of_the_state() {
+        let fw = default_framework();
+        let incoming = prio("high", "web", 100, anti_affinity_to("db", ZONE));
+        let snap = snapshot(vec![
+            on("n1", &[(ZONE, "a")], vec![prio("db-1", "db", 0, json!({}))]),
+            on("n2", &[(ZONE, "a")], vec![prio("db-2", "db", 0, json!({}))]),
+        ]);
+        let mut state = CycleState::default();
+        for plugin in &fw.pre_filter {
+            if plugin.pre_filter(&mut state, &incoming, &snap).code == Code::Skip {
+                state.skip_filter_plugins.push(plugin.name());
+            }
+        }
+        let handle = Handle {
+            framework: &fw,
+            snapshot: &snap,
+            offset: 0,
+        };
+        // Zone a holds two db pods, one per node: evicting one node's leaves the other's.
+        for n in &snap.nodes {
+            let mut copy = NodeInfo::clone(n);
+            let mut state_copy = state.clone();
+            let got = select_victims_on_node(&handle, &mut state_copy, &incoming, &mut copy);
+            assert_eq!(
+                got.map_err(|s| s.to_string()),
+                Err(ERR_ANTI_AFFINITY_RULES.to_string()),
+                "{}",
+                n.name
+            );
+        }
+        // The original state is untouched by the copies: n1 is still refused.
+        assert_eq!(
+            fw.run_filter_plugins(&state, &incoming, &snap.nodes[0])
+                .to_string(),
+            ERR_ANTI_AFFINITY_RULES
         );
     }
 }

@@ -24,8 +24,8 @@ use crate::api::selector::LabelSelector;
 use crate::scheduler::framework::node_info::pod_namespace;
 use crate::scheduler::framework::{
     AffinityTerm, CycleState, FilterPlugin, Labels, MAX_NODE_SCORE, NodeInfo, Plugin,
-    PodAffinityTerms, PodInfo, PreFilterPlugin, PreScorePlugin, ScorePlugin, Snapshot, Status,
-    WeightedAffinityTerm,
+    PodAffinityTerms, PodInfo, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
+    Snapshot, Status, WeightedAffinityTerm,
 };
 
 pub const PRE_FILTER_STATE_KEY: &str = "PreFilterInterPodAffinity";
@@ -74,6 +74,25 @@ impl TopologyCounts {
         }
     }
 
+    /// [`TopologyCounts::update`] for counts of pods: a pair back at 0 is dropped, so that no
+    /// pair left means none recorded (kube-scheduler's topologyToMatchedTermCount.update, for
+    /// AddPod/RemovePod).
+    fn update_count(&mut self, labels: Option<&Labels>, key: &str, n: i64) {
+        let Some(value) = labels.and_then(|l| l.get(key)) else {
+            return;
+        };
+        self.update(labels, key, n);
+        if let Some(i) = self.0.iter().position(|(k, _)| k == key) {
+            let values = &mut self.0[i].1;
+            if values.get(value) == Some(&0) {
+                values.remove(value);
+            }
+            if values.is_empty() {
+                self.0.remove(i);
+            }
+        }
+    }
+
     fn get(&self, key: &str, value: &str) -> i64 {
         self.0
             .iter()
@@ -90,6 +109,7 @@ impl TopologyCounts {
 }
 
 /// What Filter needs, computed in PreFilter.
+#[derive(Clone)]
 struct PreFilterState {
     /// Existing pods' required anti-affinity terms that select the incoming pod.
     existing_anti_affinity: TopologyCounts,
@@ -99,6 +119,32 @@ struct PreFilterState {
     anti_affinity: TopologyCounts,
     /// The incoming pod's terms, namespace selectors resolved.
     terms: PodAffinityTerms,
+    /// The labels of the incoming pod's namespace (existing pods' terms may select by them).
+    namespace_labels: Option<Labels>,
+}
+
+impl PreFilterState {
+    /// updateWithPod: what `other` on a node labelled `labels` adds to (`n` = 1) or takes
+    /// from (`n` = -1) the counts.
+    fn update_with_pod(&mut self, pod: &Pod, other: &PodInfo, labels: Option<&Labels>, n: i64) {
+        for t in &other.affinity.required_anti_affinity {
+            if t.matches(pod, self.namespace_labels.as_ref()) {
+                self.existing_anti_affinity
+                    .update_count(labels, &t.topology_key, n);
+            }
+        }
+        if pod_matches_all(&self.terms.required_affinity, &other.pod) {
+            for t in &self.terms.required_affinity {
+                self.affinity.update_count(labels, &t.topology_key, n);
+            }
+        }
+        // The incoming pod's terms have their namespace selectors merged: no namespace labels.
+        for t in &self.terms.required_anti_affinity {
+            if t.matches(&other.pod, None) {
+                self.anti_affinity.update_count(labels, &t.topology_key, n);
+            }
+        }
+    }
 }
 
 struct PreScoreState {
@@ -200,9 +246,57 @@ impl PreFilterPlugin for InterPodAffinity {
                 affinity,
                 anti_affinity,
                 terms,
+                namespace_labels: namespace_labels.cloned(),
             },
         );
         Status::success()
+    }
+
+    fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
+        Some(self)
+    }
+}
+
+impl InterPodAffinity {
+    fn update_state(
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+        n: i64,
+    ) -> Status {
+        let updated = state.update::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
+            s.update_with_pod(pod, other, node.labels(), n)
+        });
+        if updated {
+            Status::success()
+        } else {
+            Status::error(format!(
+                "error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"
+            ))
+        }
+    }
+}
+
+impl PreFilterExtensions for InterPodAffinity {
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
+        Self::update_state(state, pod, other, node, 1)
+    }
+
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
+        Self::update_state(state, pod, other, node, -1)
     }
 }
 

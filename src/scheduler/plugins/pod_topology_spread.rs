@@ -28,8 +28,8 @@ use crate::api::selector::LabelSelector;
 use crate::scheduler::framework::domain_counts::CounterKey;
 use crate::scheduler::framework::node_info::pod_namespace;
 use crate::scheduler::framework::{
-    CycleState, FilterPlugin, Labels, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilterPlugin,
-    PreScorePlugin, ScorePlugin, Snapshot, Status,
+    CycleState, FilterPlugin, Labels, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo,
+    PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin, Snapshot, Status,
 };
 
 pub const PRE_FILTER_STATE_KEY: &str = "PreFilterPodTopologySpread";
@@ -241,6 +241,7 @@ fn self_matches(pod: &Pod, constraints: &[Constraint]) -> Vec<i64> {
 }
 
 /// What Filter needs, per hard constraint.
+#[derive(Clone)]
 struct PreFilterState {
     constraints: Vec<Constraint>,
     /// Matching pods per topology value (every eligible domain is present, even at 0).
@@ -253,6 +254,38 @@ struct PreFilterState {
 }
 
 impl PreFilterState {
+    /// updateWithPod: `other`, in the incoming `pod`'s namespace, added to (`delta` = 1) or
+    /// removed from (`delta` = -1) `node`, for each constraint whose selector picks it and whose
+    /// node inclusion policies take the node. The minimum is worked out again over the domains
+    /// (kube-scheduler keeps the two smallest as criticalPaths; the minimum is what Filter
+    /// reads). A terminating pod was never counted, so it is not uncounted either.
+    fn update_with_pod(&mut self, pod: &Pod, other: &Pod, node: &NodeInfo, delta: i64) {
+        if other.metadata.namespace.as_deref().unwrap_or("") != pod_namespace(pod)
+            || other.metadata.deletion_timestamp.is_some()
+        {
+            return;
+        }
+        let mut values = Vec::with_capacity(self.constraints.len());
+        if !topology_values(node.labels(), &self.constraints, &mut values) {
+            return;
+        }
+        let mut affinity = None;
+        for (i, c) in self.constraints.iter().enumerate() {
+            if c.selector.is_empty()
+                || !c.selector.matches(other.metadata.labels.as_ref())
+                || !c.includes(pod, node, &mut affinity)
+            {
+                continue;
+            }
+            add(&mut self.counts[i], values[i], delta);
+            self.min_counts[i] = self.counts[i]
+                .values()
+                .copied()
+                .min()
+                .unwrap_or(i64::from(i32::MAX));
+        }
+    }
+
     /// The global minimum, or 0 while there are fewer eligible domains than `minDomains`.
     fn min_match(&self, i: usize) -> i64 {
         if (self.counts[i].len() as i64) < i64::from(self.constraints[i].min_domains) {
@@ -342,6 +375,53 @@ impl PreFilterPlugin for PodTopologySpread {
             },
         );
         Status::success()
+    }
+
+    fn pre_filter_extensions(&self) -> Option<&dyn PreFilterExtensions> {
+        Some(self)
+    }
+}
+
+impl PodTopologySpread {
+    fn update_state(
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+        delta: i64,
+    ) -> Status {
+        let updated = state.update::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
+            s.update_with_pod(pod, &other.pod, node, delta)
+        });
+        if updated {
+            Status::success()
+        } else {
+            Status::error(format!(
+                "error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"
+            ))
+        }
+    }
+}
+
+impl PreFilterExtensions for PodTopologySpread {
+    fn add_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
+        Self::update_state(state, pod, other, node, 1)
+    }
+
+    fn remove_pod(
+        &self,
+        state: &mut CycleState,
+        pod: &Pod,
+        other: &PodInfo,
+        node: &NodeInfo,
+    ) -> Status {
+        Self::update_state(state, pod, other, node, -1)
     }
 }
 
