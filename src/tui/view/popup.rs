@@ -23,7 +23,8 @@ pub fn centered(area: Rect, w: u16, h: u16) -> Rect {
 
 pub fn picker(f: &mut Frame, area: Rect, s: &State, index: usize) {
     let t = &s.theme;
-    let r = centered(area, 96, 20);
+    // Tall enough for the whole list and the longest header; the list scrolls when it is not.
+    let r = centered(area, 100, 30);
     f.render_widget(Clear, r);
     let block = Block::bordered()
         .title(Line::styled(" new pod: choose a sample ", t.title()))
@@ -46,7 +47,8 @@ pub fn picker(f: &mut Frame, area: Rect, s: &State, index: usize) {
             }
         })
         .collect();
-    f.render_widget(Paragraph::new(lines), list);
+    let skip = (index + 1).saturating_sub(list.height as usize);
+    f.render_widget(Paragraph::new(lines).scroll((skip as u16, 0)), list);
     let sample = &SAMPLES[index.min(SAMPLES.len() - 1)];
     let mut about_lines = vec![Line::styled(sample.file, t.muted())];
     about_lines.extend(

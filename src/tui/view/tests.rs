@@ -407,3 +407,24 @@ fn tiny_and_odd_sizes_do_not_panic() {
         draw(&s, w, h);
     }
 }
+
+#[test]
+fn the_picker_scrolls_to_the_highlighted_sample() {
+    let mut s = state(Theme::dark());
+    update(&mut s, Action::Command(Command::New));
+    for _ in 0..crate::tui::samples::SAMPLES.len() {
+        update(&mut s, Action::Command(Command::Down));
+    }
+    insta::assert_snapshot!("picker_last_120x40", draw(&s, 120, 40).backend());
+    // 14 rows leave 12 for the list: the last sample is still on screen.
+    let t = draw(&s, 120, 14);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    let last = crate::tui::samples::SAMPLES.last().unwrap().title;
+    assert!(text.contains(last), "{last} is not on screen");
+}
