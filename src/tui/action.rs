@@ -48,6 +48,12 @@ pub enum Action {
     LogChunk(u64, bytes::Bytes),
     /// The followed output ended (an error, or the container's output ended).
     LogEnd(u64, Option<String>),
+    /// A drain's outcome: the pods evicted, or the first refusal.
+    Drained(String, Result<usize, ApiError>),
+    /// The node's kubelet is now running (`true`) or stopped.
+    KubeletSwitched(String, bool),
+    /// The kubelet's answer to a kill: `Err` is its text (`container not found ("app")`).
+    Killed(ObjKey, String, Result<(), String>),
     /// SIGINT or SIGTERM.
     Signal,
 }
@@ -77,6 +83,19 @@ pub enum Effect {
     Cordon {
         node: String,
         cordon: bool,
+    },
+    /// Cordon the node, then evict each of its pods through `pods/eviction`
+    /// (`kubectl drain NODE --force`: mirror pods are skipped).
+    Drain(String),
+    /// Start (`true`) or stop the node's kubelet (`Kubelet::set_running`).
+    SwitchKubelet {
+        node: String,
+        running: bool,
+    },
+    /// SIGKILL the running instance of a container (`Kubelet::kill_container`).
+    Kill {
+        key: ObjKey,
+        container: String,
     },
     Quit,
 }

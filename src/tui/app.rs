@@ -229,6 +229,41 @@ fn follow_logs(
     })
 }
 
+/// `kubectl drain NODE --force`: cordon, then evict every pod bound to the node through
+/// `pods/eviction`, skipping mirror pods (their kubelet owns them) and pods already going.
+/// Answers how many were evicted.
+async fn drain(server: &crate::api::ApiServer, node: &str) -> Result<usize, ApiError> {
+    let nodes = Api::<Node>::all(server, Actor::You);
+    let patch = Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}}));
+    nodes.patch(node, &patch).await?;
+    let pods = Api::<Pod>::all(server, Actor::You)
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))?;
+    let caller = crate::api::Caller::new(Actor::You);
+    let mut evicted = 0;
+    for pod in pods.items {
+        let mirror = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+        if mirror || pod.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        match server
+            .evict(ns, name, &DeleteParams::default(), &caller)
+            .await
+        {
+            Ok(()) => evicted += 1,
+            // Gone meanwhile: kubectl drain counts that as done.
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(evicted)
+}
+
 fn watched<K>(
     ev: Result<crate::api::runtime::watcher::Event<K>, crate::api::ApiError>,
     wrap: fn(Box<crate::api::runtime::watcher::Event<K>>) -> Action,
@@ -283,6 +318,33 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                 let patch = Patch::Merge(serde_json::json!({"spec": {"unschedulable": cordon}}));
                 let result = api.patch(&node, &patch).await.map(|_| ());
                 let _ = tx.send(Action::Cordoned(node, cordon, result));
+            });
+        }
+        Effect::Drain(node) => {
+            tokio::spawn(async move {
+                let result = drain(&server, &node).await;
+                let _ = tx.send(Action::Drained(node, result));
+            });
+        }
+        Effect::SwitchKubelet { node, running } => {
+            // The switch `POST /kubox/v1/nodes/{node}/kubelet/stop|start` turns.
+            if let Some(kubelet) = cluster.kubelets.iter().find(|k| k.node_name() == node) {
+                kubelet.set_running(running);
+                let _ = tx.send(Action::KubeletSwitched(node, kubelet.is_running()));
+            }
+        }
+        Effect::Kill { key, container } => {
+            let api = Api::<Pod>::namespaced(&server, &key.0, Actor::You);
+            let kubelets = cluster.kubelets.clone();
+            tokio::spawn(async move {
+                let result = async {
+                    let pod = api.get(&key.1).map_err(|e| e.message)?;
+                    let kubelet = crate::kubelet::logs::node_kubelet(&kubelets, &pod)
+                        .map_err(|e| e.message)?;
+                    kubelet.kill_container(&pod, &container).await
+                }
+                .await;
+                let _ = tx.send(Action::Killed(key, container, result));
             });
         }
         Effect::Quit | Effect::LoadDecisions(_) | Effect::FollowLogs { .. } | Effect::StopLogs => {}

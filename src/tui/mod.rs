@@ -13,6 +13,7 @@ pub mod describe;
 pub mod editor;
 pub mod keymap;
 pub mod model;
+pub mod node_actions;
 pub mod samples;
 pub mod sequence;
 pub mod state;

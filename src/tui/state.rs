@@ -95,6 +95,35 @@ pub struct Prompt {
     pub text: String,
 }
 
+/// What a confirmation popup asks about (a destructive action waits for `y`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    /// Delete a pod (`kubectl delete pod`).
+    DeletePod(ObjKey),
+    /// Cordon the node and evict its pods (`kubectl drain NODE --force`).
+    Drain(String),
+    /// Stop the node's kubelet.
+    StopKubelet(String),
+    /// SIGKILL a container's running instance.
+    Kill { key: ObjKey, container: String },
+}
+
+/// What the container chooser is choosing for (`kubectl` needs `-c` for multi-container pods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChooseFor {
+    Logs,
+    Kill,
+}
+
+/// The container chooser: a pod's containers, the highlighted one, and what it is for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chooser {
+    pub key: ObjKey,
+    pub containers: Vec<String>,
+    pub index: usize,
+    pub purpose: ChooseFor,
+}
+
 /// A line at the bottom that says what just happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -113,8 +142,16 @@ pub struct State {
     pub picker: Option<usize>,
     pub editor: Option<Editor>,
     pub viewer: Option<Viewer>,
-    /// The pod a delete waits for confirmation of.
-    pub confirm: Option<ObjKey>,
+    /// The destructive action that waits for confirmation.
+    pub confirm: Option<Confirm>,
+    /// The container chooser (logs or kill of a multi-container pod).
+    pub chooser: Option<Chooser>,
+    /// Keys move the node selection (tab switches pods ↔ nodes).
+    pub node_focus: bool,
+    /// The selected node, by name.
+    pub selected_node: Option<String>,
+    /// Nodes whose kubelet this TUI stopped (a kubelet's switch is not in the API).
+    pub stopped_kubelets: std::collections::BTreeSet<String>,
     pub help: bool,
     pub info: ClusterInfo,
     pub theme: Theme,
@@ -146,6 +183,10 @@ impl State {
             editor: None,
             viewer: None,
             confirm: None,
+            chooser: None,
+            node_focus: false,
+            selected_node: None,
+            stopped_kubelets: Default::default(),
             help: false,
             info,
             theme,
@@ -175,12 +216,16 @@ impl State {
             Mode::Prompt
         } else if self.confirm.is_some() {
             Mode::Confirm
+        } else if self.chooser.is_some() {
+            Mode::Chooser
         } else if self.editor.is_some() {
             Mode::Editor
         } else if self.picker.is_some() {
             Mode::Picker
         } else if self.viewer.is_some() {
             Mode::Viewer
+        } else if self.node_focus {
+            Mode::Nodes
         } else {
             Mode::Cluster
         }

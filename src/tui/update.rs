@@ -5,8 +5,11 @@ use super::action::{Action, Effect};
 use super::editor::{Editor, Origin, api_error, parse_pod};
 use super::keymap::{Command, Mode};
 use super::model::{ObjKey, trace_key};
+use super::node_actions;
 use super::samples::SAMPLES;
-use super::state::{Flash, LogBuffer, Prompt, PromptKind, State, ViewKind, Viewer};
+use super::state::{
+    ChooseFor, Confirm, Flash, LogBuffer, Prompt, PromptKind, State, ViewKind, Viewer,
+};
 use super::theme::Theme;
 use crate::trace::Actor;
 
@@ -211,6 +214,21 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             });
             None
         }
+        Action::Drained(node, result) => {
+            state.dirty = true;
+            node_actions::drained(state, node, result);
+            None
+        }
+        Action::KubeletSwitched(node, running) => {
+            state.dirty = true;
+            node_actions::kubelet_switched(state, node, running);
+            None
+        }
+        Action::Killed(key, container, result) => {
+            state.dirty = true;
+            node_actions::killed(state, key, container, result);
+            None
+        }
         Action::Signal => Some(Effect::Quit),
     }
 }
@@ -244,16 +262,34 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
             None
         }
         Mode::Confirm => {
-            let key = state.confirm.take();
-            match (c, key) {
-                (Command::Yes, Some(key)) => Some(Effect::Delete(key)),
+            let confirm = state.confirm.take();
+            match (c, confirm) {
+                (Command::Yes, Some(confirm)) => Some(node_actions::confirmed(confirm)),
                 (Command::No, _) => None,
-                (_, key) => {
-                    state.confirm = key;
+                (_, confirm) => {
+                    state.confirm = confirm;
                     None
                 }
             }
         }
+        Mode::Chooser => {
+            let (key, container, purpose) = node_actions::chooser_command(state, c)?;
+            match purpose {
+                ChooseFor::Logs => open_logs(state, key, container, false),
+                ChooseFor::Kill => {
+                    state.confirm = Some(Confirm::Kill { key, container });
+                    None
+                }
+            }
+        }
+        Mode::Nodes => match c {
+            Command::Help => {
+                state.help = true;
+                None
+            }
+            Command::CommandLine => cluster_command(state, c),
+            _ => node_actions::nodes_command(state, c),
+        },
         Mode::Editor => editor_command(state, c),
         Mode::Prompt => {
             let prompt = state.prompt.take()?;
@@ -322,15 +358,8 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
     }
 }
 
-/// Opens the logs view of `key`'s first container and asks for its output.
-fn open_logs(state: &mut State, key: ObjKey, previous: bool) -> Option<Effect> {
-    let container = state
-        .model
-        .pods
-        .items
-        .get(&key)
-        .and_then(|p| p.spec.as_ref()?.containers.first().map(|c| c.name.clone()))
-        .unwrap_or_default();
+/// Opens the logs view of `key`'s `container` and asks for its output.
+fn open_logs(state: &mut State, key: ObjKey, container: String, previous: bool) -> Option<Effect> {
     let generation = state.logs.as_ref().map_or(0, |l| l.generation + 1);
     state.logs = Some(LogBuffer {
         key: key.clone(),
@@ -373,7 +402,12 @@ fn logs_command(state: &mut State, c: Command) -> Option<Effect> {
         Command::Previous if logs => {
             let key = viewer.key.clone();
             let previous = !state.logs.as_ref().is_some_and(|l| l.previous);
-            return open_logs(state, key, previous);
+            let container = state
+                .logs
+                .as_ref()
+                .map(|l| l.container.clone())
+                .unwrap_or_default();
+            return open_logs(state, key, container, previous);
         }
         Command::Edit if logs => {
             let key = viewer.key.clone();
@@ -467,10 +501,19 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
             }
         }
         Command::Logs => {
-            if let Some(key) = needs_pod(state) {
-                return open_logs(state, key, false);
+            if let Some(key) = needs_pod(state)
+                && let Some(Ok(container)) =
+                    node_actions::choose_container(state, key.clone(), ChooseFor::Logs)
+            {
+                return open_logs(state, key, container, false);
             }
         }
+        Command::Kill => {
+            if let Some(key) = needs_pod(state) {
+                node_actions::kill(state, key);
+            }
+        }
+        Command::SwitchFocus => node_actions::switch_focus(state),
         Command::Describe | Command::Yaml | Command::Why => {
             if let Some(key) = needs_pod(state) {
                 let kind = match c {
@@ -491,7 +534,7 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
         }
         Command::Delete => {
             if let Some(key) = needs_pod(state) {
-                state.confirm = Some(key);
+                state.confirm = Some(Confirm::DeletePod(key));
             }
         }
         Command::Help => state.help = true,

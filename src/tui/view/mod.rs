@@ -45,8 +45,11 @@ pub fn render(f: &mut Frame, s: &State) {
     if let Some(e) = &s.editor {
         editor::render(f, main, s, e);
     }
-    if let Some(key) = &s.confirm {
-        popup::confirm(f, main, s, key);
+    if let Some(chooser) = &s.chooser {
+        popup::chooser(f, main, s, chooser);
+    }
+    if let Some(confirm) = &s.confirm {
+        popup::confirm(f, main, s, confirm);
     }
     if s.help {
         help::render(f, main, s);

@@ -428,3 +428,15 @@ fn the_picker_scrolls_to_the_highlighted_sample() {
     let last = crate::tui::samples::SAMPLES.last().unwrap().title;
     assert!(text.contains(last), "{last} is not on screen");
 }
+
+#[test]
+fn a_selected_node_and_the_drain_confirmation() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    update(&mut s, Action::Command(Command::SwitchFocus));
+    update(&mut s, Action::Command(Command::Down));
+    insta::assert_snapshot!("node_selected_120x30", draw(&s, 120, 30).backend());
+    insta::assert_snapshot!("node_selected_80x24", draw(&s, 80, 24).backend());
+    insta::assert_snapshot!("node_selected_200x50", draw(&s, 200, 50).backend());
+    update(&mut s, Action::Command(Command::Drain));
+    insta::assert_snapshot!("drain_confirm_120x30", draw(&s, 120, 30).backend());
+}
