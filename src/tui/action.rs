@@ -54,6 +54,8 @@ pub enum Action {
     KubeletSwitched(String, bool),
     /// The kubelet's answer to a kill: `Err` is its text (`container not found ("app")`).
     Killed(ObjKey, String, Result<(), String>),
+    /// The scheduler's queue (answer to [`Effect::LoadQueue`]).
+    Queue(Vec<super::state::QueueRow>),
     /// SIGINT or SIGTERM.
     Signal,
 }
@@ -79,6 +81,8 @@ pub enum Effect {
     },
     /// Stop following.
     StopLogs,
+    /// Read the scheduler's queue (every second while the queue view is open).
+    LoadQueue,
     /// Mark a node unschedulable (`kubectl cordon`) or schedulable again.
     Cordon {
         node: String,

@@ -29,6 +29,7 @@ use crate::cluster::{Cluster, KUBECONFIG_FILE};
 use crate::kubelet::logs::LogRequest;
 use crate::kubelet::runtime::LogOptions;
 use crate::scheduler::Records;
+use crate::scheduler::queue::SchedulingQueue;
 use crate::trace::Actor;
 
 /// Frames are drawn at most this often.
@@ -38,6 +39,8 @@ pub struct Options {
     pub theme: Theme,
     /// The scheduler's decision records (what `GET /kubox/v1/decisions/…` serves), for Why.
     pub decisions: Option<Arc<Records>>,
+    /// The scheduler's queue (its read-only view), for `:queue`.
+    pub queue: Option<Arc<SchedulingQueue>>,
     /// Where the log goes while the TUI owns the terminal.
     pub log_file: Option<std::path::PathBuf>,
 }
@@ -70,6 +73,7 @@ pub fn key_action(state: &State, key: ratatui::crossterm::event::KeyEvent) -> Op
 /// Runs the TUI on this terminal until the user quits or a signal comes.
 pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     let decisions = options.decisions;
+    let queue = options.queue;
     let mut state = State::new(
         info(cluster, options.log_file),
         options.theme,
@@ -161,6 +165,12 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
                         tracing::debug!(?a, "unexpected effect after loading decisions");
                     }
                 }
+                Some(Effect::LoadQueue) => {
+                    let rows = queue.as_ref().map(|q| queue_rows(q)).unwrap_or_default();
+                    if let Some(a) = update(&mut state, Action::Queue(rows)) {
+                        tracing::debug!(?a, "unexpected effect after reading the queue");
+                    }
+                }
                 Some(Effect::StopLogs) => {
                     if let Some(task) = logs_task.take() {
                         task.abort();
@@ -200,6 +210,22 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     }
     ratatui::restore();
     outcome
+}
+
+/// The scheduler's queue as the view shows it, countdowns taken now.
+fn queue_rows(queue: &SchedulingQueue) -> Vec<super::state::QueueRow> {
+    let now = Instant::now();
+    queue
+        .view()
+        .into_iter()
+        .map(|e| super::state::QueueRow {
+            key: e.key.to_string(),
+            lane: e.lane,
+            priority: e.priority,
+            attempts: e.attempts,
+            retry_in: e.retry_at.map(|at| at.saturating_duration_since(now)),
+        })
+        .collect()
 }
 
 /// Streams a container's output from its node's kubelet, as `pods/log` does for kubectl.
@@ -347,6 +373,10 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                 let _ = tx.send(Action::Killed(key, container, result));
             });
         }
-        Effect::Quit | Effect::LoadDecisions(_) | Effect::FollowLogs { .. } | Effect::StopLogs => {}
+        Effect::Quit
+        | Effect::LoadDecisions(_)
+        | Effect::LoadQueue
+        | Effect::FollowLogs { .. }
+        | Effect::StopLogs => {}
     }
 }

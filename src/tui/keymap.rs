@@ -236,7 +236,7 @@ const CLUSTER: &[Binding] = &[
     b(
         &[ch(':')],
         Command::CommandLine,
-        "command line: :events, :cordon NODE, :uncordon NODE, :theme NAME, :pods, :quit",
+        "command line: :nodes, :queue, :events, :pods, :cordon NODE, :uncordon NODE, :theme NAME, :quit",
         "",
     ),
     b(

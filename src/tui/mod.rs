@@ -9,6 +9,7 @@
 
 pub mod action;
 mod app;
+pub mod backoff;
 pub mod describe;
 pub mod editor;
 pub mod keymap;

@@ -27,6 +27,8 @@ fn node_names(state: &State) -> Vec<String> {
 /// Tab: the keys move between the pods and the nodes; the first node is selected at first.
 pub fn switch_focus(state: &mut State) {
     state.node_focus = !state.node_focus;
+    // Leaving the nodes leaves their table too.
+    state.node_table &= state.node_focus;
     if state.node_focus {
         let names = node_names(state);
         if !state

@@ -36,6 +36,20 @@ pub enum ViewKind {
     Logs,
     /// Every event of the cluster, oldest first (`:events`; the key is empty).
     Events,
+    /// The scheduler's queue: activeQ, backoffQ and the unschedulable pods (`:queue`).
+    Queue,
+}
+
+/// One pod in the scheduler's queue, as last read (`SchedulingQueue::view`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRow {
+    /// `namespace/name`.
+    pub key: String,
+    pub lane: crate::scheduler::queue::Lane,
+    pub priority: i32,
+    pub attempts: u32,
+    /// How long until it is tried again (back-off expiry, or the unschedulable flush).
+    pub retry_in: Option<std::time::Duration>,
 }
 
 /// Lines kept of a container's output.
@@ -150,6 +164,10 @@ pub struct State {
     pub node_focus: bool,
     /// The selected node, by name.
     pub selected_node: Option<String>,
+    /// The nodes as a table (`:nodes`) instead of boxes beside the pods.
+    pub node_table: bool,
+    /// The scheduler's queue as last read, while the queue view is open.
+    pub queue: Option<Vec<QueueRow>>,
     /// Nodes whose kubelet this TUI stopped (a kubelet's switch is not in the API).
     pub stopped_kubelets: std::collections::BTreeSet<String>,
     pub help: bool,
@@ -185,6 +203,8 @@ impl State {
             confirm: None,
             chooser: None,
             node_focus: false,
+            node_table: false,
+            queue: None,
             selected_node: None,
             stopped_kubelets: Default::default(),
             help: false,

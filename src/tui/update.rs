@@ -64,6 +64,22 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
         Action::Clock(now) => {
             state.now = now;
             state.dirty = true;
+            // The queue view's countdowns: read the queue again.
+            state
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.kind == ViewKind::Queue)
+                .then_some(Effect::LoadQueue)
+        }
+        Action::Queue(rows) => {
+            if state
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.kind == ViewKind::Queue)
+            {
+                state.queue = Some(rows);
+                state.dirty = true;
+            }
             None
         }
         Action::Pod(ev) => {
@@ -346,7 +362,7 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
                 Command::Top => viewer.scroll = 0,
                 Command::Bottom => viewer.scroll = u16::MAX,
                 Command::Close => state.viewer = None,
-                Command::Edit => {
+                Command::Edit if viewer.kind != ViewKind::Queue => {
                     let key = viewer.key.clone();
                     open_editor(state, &key);
                 }
@@ -600,6 +616,24 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
         (Some("pods"), None) => {
             state.viewer = None;
             state.filter.clear();
+            state.node_table = false;
+            state.node_focus = false;
+        }
+        (Some("nodes"), None) => {
+            state.viewer = None;
+            state.node_table = true;
+            if !state.node_focus {
+                node_actions::switch_focus(state);
+            }
+        }
+        (Some("queue"), None) => {
+            state.viewer = Some(Viewer {
+                kind: ViewKind::Queue,
+                key: (String::new(), String::new()),
+                scroll: 0,
+            });
+            state.queue = None;
+            return Some(Effect::LoadQueue);
         }
         (Some(verb @ ("cordon" | "uncordon")), Some(node)) => {
             let cordon = verb == "cordon";
@@ -638,7 +672,7 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
         _ => {
             state.flash = Some(Flash {
                 text: format!(
-                    "unknown command :{line} — try :theme NAME, :events, :cordon NODE, :uncordon NODE, :pods, :quit"
+                    "unknown command :{line} — try :theme NAME, :events, :nodes, :queue, :cordon NODE, :uncordon NODE, :pods, :quit"
                 ),
                 error: true,
             })

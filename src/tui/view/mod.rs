@@ -4,9 +4,11 @@
 mod cluster;
 mod editor;
 mod help;
+mod node_table;
 mod nodes;
 mod pods;
 mod popup;
+mod queue;
 mod sequence;
 mod status;
 mod text;

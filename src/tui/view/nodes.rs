@@ -27,7 +27,7 @@ fn is_ready(node: &Node) -> bool {
         .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
-fn zone(node: &Node) -> &str {
+pub fn zone(node: &Node) -> &str {
     node.metadata
         .labels
         .as_ref()
@@ -35,7 +35,7 @@ fn zone(node: &Node) -> &str {
         .map_or("no zone", String::as_str)
 }
 
-fn taints(node: &Node) -> String {
+pub fn taints(node: &Node) -> String {
     let taints: Vec<String> = node
         .spec
         .as_ref()

@@ -85,6 +85,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
     } else {
         Box::new(listed.iter().copied())
     };
+    // STATUS is as wide as kubectl's words need (17), wider only for a countdown on screen.
+    let mut status_w: u16 = 17;
     let rows: Vec<Row> = all
         .skip(offset)
         .take(rows_h)
@@ -105,6 +107,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
             };
             let status = cell(2);
             let health = Health::of_status(&status);
+            let status = crate::tui::backoff::status_with_countdown(&status, pod, s.now);
+            status_w = status_w.max(status.chars().count().min(32) as u16);
             let row = Row::new(vec![
                 Cell::from(name),
                 Cell::from(cell(1)),
@@ -135,7 +139,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(5),
-        Constraint::Length(17),
+        Constraint::Length(status_w),
         Constraint::Length(13),
         Constraint::Length(5),
         Constraint::Length(node_w),

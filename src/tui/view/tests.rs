@@ -440,3 +440,60 @@ fn a_selected_node_and_the_drain_confirmation() {
     update(&mut s, Action::Command(Command::Drain));
     insta::assert_snapshot!("drain_confirm_120x30", draw(&s, 120, 30).backend());
 }
+
+fn run_line(s: &mut State, line: &str) -> Option<crate::tui::action::Effect> {
+    s.prompt = Some(crate::tui::state::Prompt {
+        kind: crate::tui::state::PromptKind::Command,
+        text: line.to_string(),
+    });
+    update(s, Action::Command(Command::Choose))
+}
+
+#[test]
+fn the_queue_view_shows_three_lanes_with_countdowns() {
+    use crate::scheduler::queue::Lane;
+    use crate::tui::state::QueueRow;
+    use std::time::Duration;
+    let mut s = state(Theme::dark());
+    assert_eq!(
+        run_line(&mut s, "queue"),
+        Some(crate::tui::action::Effect::LoadQueue)
+    );
+    insta::assert_snapshot!("queue_loading_120x30", draw(&s, 120, 30).backend());
+    let row = |key: &str, lane, attempts, retry: Option<f64>| QueueRow {
+        key: key.to_string(),
+        lane,
+        priority: 0,
+        attempts,
+        retry_in: retry.map(Duration::from_secs_f64),
+    };
+    update(
+        &mut s,
+        Action::Queue(vec![
+            row("default/fresh", Lane::Active, 0, None),
+            row("default/too-big", Lane::Unschedulable, 3, Some(287.2)),
+            row("default/lonely-x9dbs", Lane::Backoff, 2, Some(1.4)),
+            row("default/now", Lane::InFlight, 1, None),
+        ]),
+    );
+    insta::assert_snapshot!("queue_120x30", draw(&s, 120, 30).backend());
+    // The clock reads the queue again while the view is open, and not after.
+    let now = s.now;
+    assert_eq!(
+        update(&mut s, Action::Clock(now)),
+        Some(crate::tui::action::Effect::LoadQueue)
+    );
+    update(&mut s, Action::Command(Command::Close));
+    assert_eq!(update(&mut s, Action::Clock(now)), None);
+}
+
+#[test]
+fn the_nodes_view_is_a_table_with_the_node_keys() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    run_line(&mut s, "nodes");
+    assert_eq!(s.mode(), crate::tui::keymap::Mode::Nodes);
+    update(&mut s, Action::KubeletSwitched("node-1".into(), false));
+    insta::assert_snapshot!("nodes_view_160x30", draw(&s, 160, 30).backend());
+    run_line(&mut s, "pods");
+    assert!(!s.node_table && !s.node_focus);
+}
