@@ -23,6 +23,10 @@ pub enum Action {
     EditorKey(KeyEvent),
     /// A key for the prompt's text.
     PromptKey(KeyEvent),
+    /// A left click at this cell (column, row).
+    Click(u16, u16),
+    /// The mouse wheel: lines down (positive) or up.
+    Wheel(i16),
     /// The terminal changed size (a redraw is enough).
     Resize,
     /// An animation frame is due.

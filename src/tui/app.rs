@@ -109,6 +109,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
 
     let mut terminal =
         ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    mouse_capture(true);
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -135,6 +136,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) => key_action(&state, k),
                 Some(Ok(Event::Resize(..))) => Some(Action::Resize),
+                Some(Ok(Event::Mouse(m))) => mouse_action(m),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => break Err(format!("cannot read the terminal: {e}")),
                 None => break Ok(()),
@@ -208,8 +210,41 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     if let Some(task) = logs_task {
         task.abort();
     }
+    mouse_capture(false);
     ratatui::restore();
     outcome
+}
+
+/// Mouse reports on (clicks and the wheel) or off again. A panic turns them off before
+/// ratatui's own hook restores the rest of the terminal.
+fn mouse_capture(on: bool) {
+    use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    use ratatui::crossterm::execute;
+    let mut out = std::io::stdout();
+    let result = if on {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            previous(info);
+        }));
+        execute!(out, EnableMouseCapture)
+    } else {
+        execute!(out, DisableMouseCapture)
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "mouse reports could not be switched");
+    }
+}
+
+/// A mouse report as an action: a left click, or the wheel (three lines a notch).
+fn mouse_action(ev: ratatui::crossterm::event::MouseEvent) -> Option<Action> {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click(ev.column, ev.row)),
+        MouseEventKind::ScrollDown => Some(Action::Wheel(3)),
+        MouseEventKind::ScrollUp => Some(Action::Wheel(-3)),
+        _ => None,
+    }
 }
 
 /// The scheduler's queue as the view shows it, countdowns taken now.

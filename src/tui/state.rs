@@ -138,6 +138,37 @@ pub struct Chooser {
     pub purpose: ChooseFor,
 }
 
+/// Where the last frame drew each pod row and node, so a mouse click can be matched to what
+/// is under it. The view writes it while drawing (the only thing drawing writes); `update`
+/// reads it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Hits {
+    pub pods: Vec<(ratatui::layout::Rect, ObjKey)>,
+    pub nodes: Vec<(ratatui::layout::Rect, String)>,
+}
+
+impl Hits {
+    pub fn clear(&mut self) {
+        self.pods.clear();
+        self.nodes.clear();
+    }
+
+    fn find<T: Clone>(list: &[(ratatui::layout::Rect, T)], column: u16, row: u16) -> Option<T> {
+        let at = ratatui::layout::Position::new(column, row);
+        list.iter()
+            .find(|(r, _)| r.contains(at))
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn pod_at(&self, column: u16, row: u16) -> Option<ObjKey> {
+        Self::find(&self.pods, column, row)
+    }
+
+    pub fn node_at(&self, column: u16, row: u16) -> Option<String> {
+        Self::find(&self.nodes, column, row)
+    }
+}
+
 /// A line at the bottom that says what just happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -168,6 +199,8 @@ pub struct State {
     pub node_table: bool,
     /// The scheduler's queue as last read, while the queue view is open.
     pub queue: Option<Vec<QueueRow>>,
+    /// Where the last frame drew pods and nodes (for mouse clicks).
+    pub hits: std::cell::RefCell<Hits>,
     /// Nodes whose kubelet this TUI stopped (a kubelet's switch is not in the API).
     pub stopped_kubelets: std::collections::BTreeSet<String>,
     pub help: bool,
@@ -204,6 +237,7 @@ impl State {
             chooser: None,
             node_focus: false,
             node_table: false,
+            hits: Default::default(),
             queue: None,
             selected_node: None,
             stopped_kubelets: Default::default(),

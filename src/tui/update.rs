@@ -54,6 +54,45 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             state.dirty = true;
             None
         }
+        Action::Click(column, row) => {
+            // Only on the cluster screen: popups and views cover the rows.
+            if matches!(state.mode(), Mode::Cluster | Mode::Nodes) {
+                let (pod, node) = {
+                    let hits = state.hits.borrow();
+                    (hits.pod_at(column, row), hits.node_at(column, row))
+                };
+                if let Some(key) = pod {
+                    state.node_focus = false;
+                    state.node_table = false;
+                    select(state, Some(key), false);
+                    state.dirty = true;
+                } else if let Some(node) = node {
+                    state.node_focus = true;
+                    state.selected_node = Some(node);
+                    state.dirty = true;
+                }
+            }
+            None
+        }
+        Action::Wheel(lines) => {
+            // As that many presses of ↓ or ↑ in whatever has the keys (lists, views, pickers).
+            let c = if lines > 0 {
+                Command::Down
+            } else {
+                Command::Up
+            };
+            let mut effect = None;
+            if !matches!(
+                state.mode(),
+                Mode::Editor | Mode::Prompt | Mode::Help | Mode::Confirm
+            ) {
+                for _ in 0..lines.unsigned_abs() {
+                    effect = effect.or(command(state, c));
+                }
+                state.dirty = true;
+            }
+            effect
+        }
         Action::Frame(now) => {
             let available = followed_len(state);
             if state.playback.tick(now, available) {

@@ -27,6 +27,7 @@ use super::state::State;
 
 pub fn render(f: &mut Frame, s: &State) {
     let area = f.area();
+    s.hits.borrow_mut().clear();
     f.render_widget(Block::new().style(s.theme.base()), area);
     let top_h = status::top_height(s, area.width);
     let [top, main, bottom] = Layout::vertical([

@@ -34,8 +34,13 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
         .nodes
         .items
         .values()
-        .map(|node| {
+        .enumerate()
+        .map(|(i, node)| {
             let name = node.metadata.name.as_deref().unwrap_or_default();
+            s.hits.borrow_mut().nodes.push((
+                ratatui::layout::Rect::new(inner.x, inner.y + 1 + i as u16, inner.width, 1),
+                name.to_string(),
+            ));
             let r = node_row(node, s.now, RowObject::None);
             let cell = |n: usize| {
                 r.cells

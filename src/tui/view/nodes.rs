@@ -111,6 +111,9 @@ pub fn boxes(f: &mut Frame, area: Rect, s: &State) {
     for (i, node) in s.model.nodes.items.values().take(shown).enumerate() {
         let y = inner.y + i as u16 * BOX_HEIGHT;
         let r = Rect::new(inner.x, y, inner.width, BOX_HEIGHT);
+        if let Some(name) = &node.metadata.name {
+            s.hits.borrow_mut().nodes.push((r, name.clone()));
+        }
         node_box(f, r, s, node);
     }
     if shown < total {
@@ -231,6 +234,10 @@ pub fn compact(buf: &mut Buffer, area: Rect, s: &State) {
         .enumerate()
     {
         let name = node.metadata.name.as_deref().unwrap_or("");
+        s.hits.borrow_mut().nodes.push((
+            Rect::new(area.x, area.y + i as u16, area.width, 1),
+            name.to_string(),
+        ));
         let alloc = node_allocatable(node);
         let req = s.model.requested(name);
         let pct = |u: i64, a: i64| if a > 0 { u * 100 / a } else { 0 };

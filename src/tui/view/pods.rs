@@ -92,6 +92,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
         .take(rows_h)
         .enumerate()
         .map(|(i, (key, pod))| {
+            s.hits.borrow_mut().pods.push((
+                Rect::new(inner.x, inner.y + 1 + i as u16, inner.width, 1),
+                key.clone(),
+            ));
             let r = pod_row(pod, s.now, RowObject::None);
             let cell = |n: usize| {
                 r.cells

@@ -497,3 +497,34 @@ fn the_nodes_view_is_a_table_with_the_node_keys() {
     run_line(&mut s, "pods");
     assert!(!s.node_table && !s.node_focus);
 }
+
+#[test]
+fn a_click_selects_the_pod_row_or_node_under_it_and_the_wheel_scrolls() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    let mut second = running_pod();
+    second.metadata.name = Some("world".into());
+    update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(second))));
+    let t = draw(&s, 200, 50);
+    let text = t.backend().to_string();
+    let row_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not on screen")) as u16
+    };
+    // The pods table's row of `world`, clicked in its NAME column.
+    let world = row_of("│world ");
+    update(&mut s, Action::Click(60, world));
+    assert_eq!(s.selected.as_ref().map(|k| k.1.as_str()), Some("world"));
+    // The box of node-2, clicked inside.
+    let node2 = row_of("node-2 Ready");
+    update(&mut s, Action::Click(5, node2 + 2));
+    assert_eq!(s.selected_node.as_deref(), Some("node-2"));
+    assert!(s.node_focus);
+    // The wheel moves the selection as ↓/↑ do, in what has the keys (now the nodes).
+    draw(&s, 200, 50);
+    update(&mut s, Action::Wheel(3));
+    assert_eq!(s.selected_node.as_deref(), Some("node-3"));
+    // A click outside anything does nothing.
+    update(&mut s, Action::Click(199, 49));
+    assert_eq!(s.selected_node.as_deref(), Some("node-3"));
+}
