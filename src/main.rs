@@ -153,6 +153,7 @@ async fn tui(common: &CommonArgs, theme: &str, log_file: Option<PathBuf>) -> Res
         theme,
         log_file,
         decisions: Some(cluster.scheduler.records()),
+        queue: Some(cluster.scheduler.queue()),
     };
     let result = kubox::tui::run(&cluster, options).await;
     tracing::info!("stopping: finishing queued writes and closing the store");

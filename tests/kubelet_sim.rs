@@ -23,6 +23,7 @@ struct Env {
     dir: tempfile::TempDir,
     api: ApiServer,
     runtime: SimRuntime,
+    kubelet: Arc<Kubelet>,
     stop: CancellationToken,
 }
 
@@ -54,11 +55,12 @@ async fn env() -> Env {
     let runtime = SimRuntime::new(Duration::from_millis(1));
     let stop = CancellationToken::new();
     let kubelet = Kubelet::new(&api, Arc::new(runtime.clone()), kubelet_config(dir.path()));
-    tokio::spawn(kubelet.run(stop.clone()));
+    tokio::spawn(kubelet.clone().run(stop.clone()));
     Env {
         dir,
         api,
         runtime,
+        kubelet,
         stop,
     }
 }
@@ -867,4 +869,26 @@ async fn a_stopped_daemon_makes_the_node_not_ready_until_it_returns() {
     .await;
     create(&env, pod_json("after", "Always", None)).await;
     until(&env, "after", "ran", |p| phase(p) == "Running").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_container_is_restarted_per_policy() {
+    let env = env().await;
+    create(&env, pod_json("victim", "Always", None)).await;
+    let pod = until(&env, "victim", "ran", |p| {
+        app_status(p)["state"]["running"].is_object()
+    })
+    .await;
+    assert_eq!(
+        env.kubelet.kill_container(&pod, "nope").await,
+        Err("container not found (\"nope\")".to_string())
+    );
+    env.kubelet.kill_container(&pod, "app").await.unwrap();
+    let pod = until(&env, "victim", "restarted", |p| {
+        app_status(p)["restartCount"] == 1 && app_status(p)["state"]["running"].is_object()
+    })
+    .await;
+    let c = app_status(&pod);
+    assert_eq!(c["lastState"]["terminated"]["exitCode"], 137, "{c}");
+    assert_eq!(c["lastState"]["terminated"]["reason"], "Error", "{c}");
 }

@@ -159,6 +159,9 @@ fn keys_create_a_pod_from_a_sample_and_it_runs() {
     assert!(status.success(), "{status}");
     // The terminal was handed back: the alternate screen was left.
     screen.wait_for("\x1b[?1049l", Duration::from_secs(5));
+    // Mouse reports were asked for (clicks and the wheel), and switched off again.
+    screen.wait_for("\x1b[?1000h", Duration::from_secs(1));
+    screen.wait_for("\x1b[?1000l", Duration::from_secs(1));
     let log = std::fs::read_to_string(data.join("kubox.log")).unwrap();
     assert!(log.contains("the TUI is open"), "{log}");
 }

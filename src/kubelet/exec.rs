@@ -39,6 +39,29 @@ impl Kubelet {
         }
     }
 
+    /// Kills the running instance of `container` (SIGKILL, as `docker kill` does), for the
+    /// TUI's "kill a container" — a crash from outside. Only this node's own instance of the
+    /// pod's container is found, so nothing else on the daemon can be touched. The kubelet
+    /// notices the exit through the runtime's events and restarts it per the restart policy.
+    pub async fn kill_container(&self, pod: &Pod, container: &str) -> Result<(), String> {
+        let target = self.exec_target(pod, container).await?;
+        let started = Instant::now();
+        self.runtime
+            .kill_container(&target.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.trace.record(|| {
+            StepDraft::new(
+                Actor::You,
+                Actor::Docker,
+                &target.pod_key,
+                format!("kill {} (SIGKILL)", target.container),
+            )
+            .took(started.elapsed())
+        });
+        Ok(())
+    }
+
     /// Starts `request` in `target`, leaving `kubelet → Docker: exec …` on the trace bus.
     pub async fn exec(
         &self,

@@ -23,6 +23,10 @@ pub enum Action {
     EditorKey(KeyEvent),
     /// A key for the prompt's text.
     PromptKey(KeyEvent),
+    /// A left click at this cell (column, row).
+    Click(u16, u16),
+    /// The mouse wheel: lines down (positive) or up.
+    Wheel(i16),
     /// The terminal changed size (a redraw is enough).
     Resize,
     /// An animation frame is due.
@@ -53,6 +57,14 @@ pub enum Action {
         on: bool,
         held: Vec<Held>,
     },
+    /// A drain's outcome: the pods evicted, or the first refusal.
+    Drained(String, Result<usize, ApiError>),
+    /// The node's kubelet is now running (`true`) or stopped.
+    KubeletSwitched(String, bool),
+    /// The kubelet's answer to a kill: `Err` is its text (`container not found ("app")`).
+    Killed(ObjKey, String, Result<(), String>),
+    /// The scheduler's queue (answer to [`Effect::LoadQueue`]).
+    Queue(Vec<super::state::QueueRow>),
     /// SIGINT or SIGTERM.
     Signal,
 }
@@ -78,6 +90,8 @@ pub enum Effect {
     },
     /// Stop following.
     StopLogs,
+    /// Read the scheduler's queue (every second while the queue view is open).
+    LoadQueue,
     /// Mark a node unschedulable (`kubectl cordon`) or schedulable again.
     Cordon {
         node: String,
@@ -87,5 +101,18 @@ pub enum Effect {
     StepMode(bool),
     /// Let the oldest step waiting at the gate through.
     StepNext,
+    /// Cordon the node, then evict each of its pods through `pods/eviction`
+    /// (`kubectl drain NODE --force`: mirror pods are skipped).
+    Drain(String),
+    /// Start (`true`) or stop the node's kubelet (`Kubelet::set_running`).
+    SwitchKubelet {
+        node: String,
+        running: bool,
+    },
+    /// SIGKILL the running instance of a container (`Kubelet::kill_container`).
+    Kill {
+        key: ObjKey,
+        container: String,
+    },
     Quit,
 }

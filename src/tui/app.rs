@@ -29,6 +29,7 @@ use crate::cluster::{Cluster, KUBECONFIG_FILE};
 use crate::kubelet::logs::LogRequest;
 use crate::kubelet::runtime::LogOptions;
 use crate::scheduler::Records;
+use crate::scheduler::queue::SchedulingQueue;
 use crate::trace::Actor;
 
 /// Frames are drawn at most this often.
@@ -38,6 +39,8 @@ pub struct Options {
     pub theme: Theme,
     /// The scheduler's decision records (what `GET /kubox/v1/decisions/…` serves), for Why.
     pub decisions: Option<Arc<Records>>,
+    /// The scheduler's queue (its read-only view), for `:queue`.
+    pub queue: Option<Arc<SchedulingQueue>>,
     /// Where the log goes while the TUI owns the terminal.
     pub log_file: Option<std::path::PathBuf>,
 }
@@ -70,6 +73,7 @@ pub fn key_action(state: &State, key: ratatui::crossterm::event::KeyEvent) -> Op
 /// Runs the TUI on this terminal until the user quits or a signal comes.
 pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     let decisions = options.decisions;
+    let queue = options.queue;
     let mut state = State::new(
         info(cluster, options.log_file),
         options.theme,
@@ -106,6 +110,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
 
     let mut terminal =
         ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    mouse_capture(true);
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -132,6 +137,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) => key_action(&state, k),
                 Some(Ok(Event::Resize(..))) => Some(Action::Resize),
+                Some(Ok(Event::Mouse(m))) => mouse_action(m),
                 Some(Ok(_)) => None,
                 Some(Err(e)) => break Err(format!("cannot read the terminal: {e}")),
                 None => break Ok(()),
@@ -164,6 +170,12 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
                         .unwrap_or_default();
                     if let Some(a) = update(&mut state, Action::Decisions(key, records)) {
                         tracing::debug!(?a, "unexpected effect after loading decisions");
+                    }
+                }
+                Some(Effect::LoadQueue) => {
+                    let rows = queue.as_ref().map(|q| queue_rows(q)).unwrap_or_default();
+                    if let Some(a) = update(&mut state, Action::Queue(rows)) {
+                        tracing::debug!(?a, "unexpected effect after reading the queue");
                     }
                 }
                 Some(Effect::StopLogs) => {
@@ -209,8 +221,57 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
     }
     // Whatever waits at the gate goes on: the TUI that could let it through is leaving.
     cluster.trace.set_step_mode(false);
+    mouse_capture(false);
     ratatui::restore();
     outcome
+}
+
+/// Mouse reports on (clicks and the wheel) or off again. A panic turns them off before
+/// ratatui's own hook restores the rest of the terminal.
+fn mouse_capture(on: bool) {
+    use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+    use ratatui::crossterm::execute;
+    let mut out = std::io::stdout();
+    let result = if on {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let _ = execute!(std::io::stdout(), DisableMouseCapture);
+            previous(info);
+        }));
+        execute!(out, EnableMouseCapture)
+    } else {
+        execute!(out, DisableMouseCapture)
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "mouse reports could not be switched");
+    }
+}
+
+/// A mouse report as an action: a left click, or the wheel (three lines a notch).
+fn mouse_action(ev: ratatui::crossterm::event::MouseEvent) -> Option<Action> {
+    use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) => Some(Action::Click(ev.column, ev.row)),
+        MouseEventKind::ScrollDown => Some(Action::Wheel(3)),
+        MouseEventKind::ScrollUp => Some(Action::Wheel(-3)),
+        _ => None,
+    }
+}
+
+/// The scheduler's queue as the view shows it, countdowns taken now.
+fn queue_rows(queue: &SchedulingQueue) -> Vec<super::state::QueueRow> {
+    let now = Instant::now();
+    queue
+        .view()
+        .into_iter()
+        .map(|e| super::state::QueueRow {
+            key: e.key.to_string(),
+            lane: e.lane,
+            priority: e.priority,
+            attempts: e.attempts,
+            retry_in: e.retry_at.map(|at| at.saturating_duration_since(now)),
+        })
+        .collect()
 }
 
 /// Streams a container's output from its node's kubelet, as `pods/log` does for kubectl.
@@ -238,6 +299,41 @@ fn follow_logs(
         .await;
         let _ = tx.send(Action::LogEnd(generation, result.err().map(|e| e.message)));
     })
+}
+
+/// `kubectl drain NODE --force`: cordon, then evict every pod bound to the node through
+/// `pods/eviction`, skipping mirror pods (their kubelet owns them) and pods already going.
+/// Answers how many were evicted.
+async fn drain(server: &crate::api::ApiServer, node: &str) -> Result<usize, ApiError> {
+    let nodes = Api::<Node>::all(server, Actor::You);
+    let patch = Patch::Merge(serde_json::json!({"spec": {"unschedulable": true}}));
+    nodes.patch(node, &patch).await?;
+    let pods = Api::<Pod>::all(server, Actor::You)
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))?;
+    let caller = crate::api::Caller::new(Actor::You);
+    let mut evicted = 0;
+    for pod in pods.items {
+        let mirror = pod
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("kubernetes.io/config.mirror"));
+        if mirror || pod.metadata.deletion_timestamp.is_some() {
+            continue;
+        }
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let name = pod.metadata.name.as_deref().unwrap_or_default();
+        match server
+            .evict(ns, name, &DeleteParams::default(), &caller)
+            .await
+        {
+            Ok(()) => evicted += 1,
+            // Gone meanwhile: kubectl drain counts that as done.
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(evicted)
 }
 
 fn watched<K>(
@@ -296,8 +392,36 @@ fn carry_out(cluster: &Cluster, effect: Effect, tx: mpsc::UnboundedSender<Action
                 let _ = tx.send(Action::Cordoned(node, cordon, result));
             });
         }
+        Effect::Drain(node) => {
+            tokio::spawn(async move {
+                let result = drain(&server, &node).await;
+                let _ = tx.send(Action::Drained(node, result));
+            });
+        }
+        Effect::SwitchKubelet { node, running } => {
+            // The switch `POST /kubox/v1/nodes/{node}/kubelet/stop|start` turns.
+            if let Some(kubelet) = cluster.kubelets.iter().find(|k| k.node_name() == node) {
+                kubelet.set_running(running);
+                let _ = tx.send(Action::KubeletSwitched(node, kubelet.is_running()));
+            }
+        }
+        Effect::Kill { key, container } => {
+            let api = Api::<Pod>::namespaced(&server, &key.0, Actor::You);
+            let kubelets = cluster.kubelets.clone();
+            tokio::spawn(async move {
+                let result = async {
+                    let pod = api.get(&key.1).map_err(|e| e.message)?;
+                    let kubelet = crate::kubelet::logs::node_kubelet(&kubelets, &pod)
+                        .map_err(|e| e.message)?;
+                    kubelet.kill_container(&pod, &container).await
+                }
+                .await;
+                let _ = tx.send(Action::Killed(key, container, result));
+            });
+        }
         Effect::Quit
         | Effect::LoadDecisions(_)
+        | Effect::LoadQueue
         | Effect::FollowLogs { .. }
         | Effect::StopLogs
         | Effect::StepMode(_)

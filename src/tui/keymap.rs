@@ -53,6 +53,18 @@ pub enum Command {
     StepMode,
     /// In step mode: let the oldest waiting step happen.
     StepNext,
+    /// Switch the keys between the pods and the nodes.
+    SwitchFocus,
+    /// The selected node: `kubectl cordon`.
+    Cordon,
+    /// The selected node: `kubectl uncordon`.
+    Uncordon,
+    /// The selected node: `kubectl drain --force` (asks first).
+    Drain,
+    /// The selected node: stop its kubelet (asks first) or start it again.
+    Kubelet,
+    /// SIGKILL a container of the selected pod (asks first).
+    Kill,
 }
 
 /// Which table applies: the one of the topmost thing on screen.
@@ -66,6 +78,10 @@ pub enum Mode {
     /// The one-line prompt (`:` or `/`): like the editor, it takes typed keys first.
     Prompt,
     Help,
+    /// Keys act on the selected node.
+    Nodes,
+    /// Choosing one of a pod's containers.
+    Chooser,
 }
 
 impl Mode {
@@ -78,10 +94,12 @@ impl Mode {
             Mode::Confirm => "confirm",
             Mode::Prompt => "command line / filter",
             Mode::Help => "help",
+            Mode::Nodes => "nodes (tab from the pods)",
+            Mode::Chooser => "choose a container",
         }
     }
 
-    pub const ALL: [Mode; 7] = [
+    pub const ALL: [Mode; 9] = [
         Mode::Cluster,
         Mode::Picker,
         Mode::Editor,
@@ -89,6 +107,8 @@ impl Mode {
         Mode::Confirm,
         Mode::Prompt,
         Mode::Help,
+        Mode::Nodes,
+        Mode::Chooser,
     ];
 }
 
@@ -195,7 +215,7 @@ const CLUSTER: &[Binding] = &[
     b(
         &[ch('l')],
         Command::Logs,
-        "logs of the selected pod's first container (followed)",
+        "logs of the selected pod (followed; asks which container when it has several)",
         "logs",
     ),
     b(
@@ -204,11 +224,23 @@ const CLUSTER: &[Binding] = &[
         "delete the selected pod",
         "delete",
     ),
+    b(
+        &[ctrl('k')],
+        Command::Kill,
+        "kill a container of the selected pod (SIGKILL, as docker kill; the kubelet restarts it per restartPolicy)",
+        "kill",
+    ),
+    b(
+        &[code(KeyCode::Tab)],
+        Command::SwitchFocus,
+        "nodes: select a node (cordon, drain, stop its kubelet)",
+        "nodes",
+    ),
     b(&[ch('?')], Command::Help, "help: every key", "help"),
     b(
         &[ch(':')],
         Command::CommandLine,
-        "command line: :events, :cordon NODE, :uncordon NODE, :theme NAME, :pods, :quit",
+        "command line: :nodes, :queue, :events, :pods, :cordon NODE, :uncordon NODE, :theme NAME, :quit",
         "",
     ),
     b(
@@ -296,6 +328,88 @@ const CLUSTER: &[Binding] = &[
         "animation slower (down to ×0.25)",
         "slower",
     ),
+];
+
+/// k9s's node view keys: `c` cordon, `u` uncordon, `r` drain.
+const NODES: &[Binding] = &[
+    b(
+        &[ch('c')],
+        Command::Cordon,
+        "cordon the node (kubectl cordon: spec.unschedulable)",
+        "cordon",
+    ),
+    b(
+        &[ch('u')],
+        Command::Uncordon,
+        "uncordon the node (kubectl uncordon)",
+        "uncordon",
+    ),
+    b(
+        &[ch('r')],
+        Command::Drain,
+        "drain: cordon, then evict every pod (kubectl drain --force)",
+        "drain",
+    ),
+    b(
+        &[ch('s')],
+        Command::Kubelet,
+        "stop the node's kubelet (asks first) / start it again",
+        "kubelet",
+    ),
+    b(
+        &[code(KeyCode::Tab), code(KeyCode::Esc)],
+        Command::SwitchFocus,
+        "back to the pods",
+        "pods",
+    ),
+    b(
+        &[ch('j'), code(KeyCode::Down)],
+        Command::Down,
+        "next node",
+        "",
+    ),
+    b(
+        &[ch('k'), code(KeyCode::Up)],
+        Command::Up,
+        "previous node",
+        "",
+    ),
+    b(&[ch('?')], Command::Help, "help: every key", "help"),
+    b(&[ch(':')], Command::CommandLine, "command line", ""),
+    b(
+        &[ch('q'), ctrl('c')],
+        Command::Quit,
+        "quit (stops the cluster)",
+        "quit",
+    ),
+];
+
+const CHOOSER: &[Binding] = &[
+    b(
+        &[code(KeyCode::Enter)],
+        Command::Choose,
+        "take this container",
+        "choose",
+    ),
+    b(
+        &[ch('j'), code(KeyCode::Down)],
+        Command::Down,
+        "next container",
+        "down",
+    ),
+    b(
+        &[ch('k'), code(KeyCode::Up)],
+        Command::Up,
+        "previous container",
+        "up",
+    ),
+    b(
+        &[code(KeyCode::Esc), ch('q')],
+        Command::Close,
+        "back",
+        "back",
+    ),
+    b(&[ctrl('c')], Command::Quit, "quit", ""),
 ];
 
 const PICKER: &[Binding] = &[
@@ -421,6 +535,8 @@ pub fn bindings(mode: Mode) -> &'static [Binding] {
         Mode::Confirm => CONFIRM,
         Mode::Prompt => PROMPT,
         Mode::Help => HELP,
+        Mode::Nodes => NODES,
+        Mode::Chooser => CHOOSER,
     }
 }
 
@@ -471,6 +587,20 @@ mod tests {
         assert_eq!(r(key(KeyCode::Char('['))), Some(Command::SequenceBack));
         assert_eq!(r(key(KeyCode::Char(']'))), Some(Command::SequenceForward));
         assert_eq!(r(key(KeyCode::Char('x'))), None);
+    }
+
+    #[test]
+    fn node_keys_are_k9s_node_view_keys() {
+        let r = |k| resolve(Mode::Nodes, &k);
+        assert_eq!(r(key(KeyCode::Char('c'))), Some(Command::Cordon));
+        assert_eq!(r(key(KeyCode::Char('u'))), Some(Command::Uncordon));
+        assert_eq!(r(key(KeyCode::Char('r'))), Some(Command::Drain));
+        assert_eq!(r(key(KeyCode::Tab)), Some(Command::SwitchFocus));
+        assert_eq!(
+            resolve(Mode::Cluster, &key(KeyCode::Tab)),
+            Some(Command::SwitchFocus)
+        );
+        assert_eq!(resolve(Mode::Cluster, &ctrl_key('k')), Some(Command::Kill));
     }
 
     #[test]

@@ -9,10 +9,12 @@
 
 pub mod action;
 mod app;
+pub mod backoff;
 pub mod describe;
 pub mod editor;
 pub mod keymap;
 pub mod model;
+pub mod node_actions;
 pub mod samples;
 pub mod sequence;
 pub mod state;

@@ -37,6 +37,20 @@ pub enum ViewKind {
     Logs,
     /// Every event of the cluster, oldest first (`:events`; the key is empty).
     Events,
+    /// The scheduler's queue: activeQ, backoffQ and the unschedulable pods (`:queue`).
+    Queue,
+}
+
+/// One pod in the scheduler's queue, as last read (`SchedulingQueue::view`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueRow {
+    /// `namespace/name`.
+    pub key: String,
+    pub lane: crate::scheduler::queue::Lane,
+    pub priority: i32,
+    pub attempts: u32,
+    /// How long until it is tried again (back-off expiry, or the unschedulable flush).
+    pub retry_in: Option<std::time::Duration>,
 }
 
 /// Lines kept of a container's output.
@@ -96,6 +110,66 @@ pub struct Prompt {
     pub text: String,
 }
 
+/// What a confirmation popup asks about (a destructive action waits for `y`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirm {
+    /// Delete a pod (`kubectl delete pod`).
+    DeletePod(ObjKey),
+    /// Cordon the node and evict its pods (`kubectl drain NODE --force`).
+    Drain(String),
+    /// Stop the node's kubelet.
+    StopKubelet(String),
+    /// SIGKILL a container's running instance.
+    Kill { key: ObjKey, container: String },
+}
+
+/// What the container chooser is choosing for (`kubectl` needs `-c` for multi-container pods).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChooseFor {
+    Logs,
+    Kill,
+}
+
+/// The container chooser: a pod's containers, the highlighted one, and what it is for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chooser {
+    pub key: ObjKey,
+    pub containers: Vec<String>,
+    pub index: usize,
+    pub purpose: ChooseFor,
+}
+
+/// Where the last frame drew each pod row and node, so a mouse click can be matched to what
+/// is under it. The view writes it while drawing (the only thing drawing writes); `update`
+/// reads it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Hits {
+    pub pods: Vec<(ratatui::layout::Rect, ObjKey)>,
+    pub nodes: Vec<(ratatui::layout::Rect, String)>,
+}
+
+impl Hits {
+    pub fn clear(&mut self) {
+        self.pods.clear();
+        self.nodes.clear();
+    }
+
+    fn find<T: Clone>(list: &[(ratatui::layout::Rect, T)], column: u16, row: u16) -> Option<T> {
+        let at = ratatui::layout::Position::new(column, row);
+        list.iter()
+            .find(|(r, _)| r.contains(at))
+            .map(|(_, v)| v.clone())
+    }
+
+    pub fn pod_at(&self, column: u16, row: u16) -> Option<ObjKey> {
+        Self::find(&self.pods, column, row)
+    }
+
+    pub fn node_at(&self, column: u16, row: u16) -> Option<String> {
+        Self::find(&self.nodes, column, row)
+    }
+}
+
 /// A line at the bottom that says what just happened.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flash {
@@ -114,8 +188,22 @@ pub struct State {
     pub picker: Option<usize>,
     pub editor: Option<Editor>,
     pub viewer: Option<Viewer>,
-    /// The pod a delete waits for confirmation of.
-    pub confirm: Option<ObjKey>,
+    /// The destructive action that waits for confirmation.
+    pub confirm: Option<Confirm>,
+    /// The container chooser (logs or kill of a multi-container pod).
+    pub chooser: Option<Chooser>,
+    /// Keys move the node selection (tab switches pods ↔ nodes).
+    pub node_focus: bool,
+    /// The selected node, by name.
+    pub selected_node: Option<String>,
+    /// The nodes as a table (`:nodes`) instead of boxes beside the pods.
+    pub node_table: bool,
+    /// The scheduler's queue as last read, while the queue view is open.
+    pub queue: Option<Vec<QueueRow>>,
+    /// Where the last frame drew pods and nodes (for mouse clicks).
+    pub hits: std::cell::RefCell<Hits>,
+    /// Nodes whose kubelet this TUI stopped (a kubelet's switch is not in the API).
+    pub stopped_kubelets: std::collections::BTreeSet<String>,
     pub help: bool,
     pub info: ClusterInfo,
     pub theme: Theme,
@@ -149,6 +237,13 @@ impl State {
             editor: None,
             viewer: None,
             confirm: None,
+            chooser: None,
+            node_focus: false,
+            node_table: false,
+            hits: Default::default(),
+            queue: None,
+            selected_node: None,
+            stopped_kubelets: Default::default(),
             help: false,
             info,
             theme,
@@ -179,12 +274,16 @@ impl State {
             Mode::Prompt
         } else if self.confirm.is_some() {
             Mode::Confirm
+        } else if self.chooser.is_some() {
+            Mode::Chooser
         } else if self.editor.is_some() {
             Mode::Editor
         } else if self.picker.is_some() {
             Mode::Picker
         } else if self.viewer.is_some() {
             Mode::Viewer
+        } else if self.node_focus {
+            Mode::Nodes
         } else {
             Mode::Cluster
         }

@@ -5,8 +5,11 @@ use super::action::{Action, Effect};
 use super::editor::{Editor, Origin, api_error, parse_pod};
 use super::keymap::{Command, Mode};
 use super::model::{ObjKey, trace_key};
+use super::node_actions;
 use super::samples::SAMPLES;
-use super::state::{Flash, LogBuffer, Prompt, PromptKind, State, ViewKind, Viewer};
+use super::state::{
+    ChooseFor, Confirm, Flash, LogBuffer, Prompt, PromptKind, State, ViewKind, Viewer,
+};
 use super::theme::Theme;
 use crate::trace::Actor;
 
@@ -59,6 +62,45 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             state.dirty = true;
             None
         }
+        Action::Click(column, row) => {
+            // Only on the cluster screen: popups and views cover the rows.
+            if matches!(state.mode(), Mode::Cluster | Mode::Nodes) {
+                let (pod, node) = {
+                    let hits = state.hits.borrow();
+                    (hits.pod_at(column, row), hits.node_at(column, row))
+                };
+                if let Some(key) = pod {
+                    state.node_focus = false;
+                    state.node_table = false;
+                    select(state, Some(key), false);
+                    state.dirty = true;
+                } else if let Some(node) = node {
+                    state.node_focus = true;
+                    state.selected_node = Some(node);
+                    state.dirty = true;
+                }
+            }
+            None
+        }
+        Action::Wheel(lines) => {
+            // As that many presses of ↓ or ↑ in whatever has the keys (lists, views, pickers).
+            let c = if lines > 0 {
+                Command::Down
+            } else {
+                Command::Up
+            };
+            let mut effect = None;
+            if !matches!(
+                state.mode(),
+                Mode::Editor | Mode::Prompt | Mode::Help | Mode::Confirm
+            ) {
+                for _ in 0..lines.unsigned_abs() {
+                    effect = effect.or(command(state, c));
+                }
+                state.dirty = true;
+            }
+            effect
+        }
         Action::Frame(now) => {
             let available = followed_len(state);
             if state.playback.tick(now, available) {
@@ -69,6 +111,22 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
         Action::Clock(now) => {
             state.now = now;
             state.dirty = true;
+            // The queue view's countdowns: read the queue again.
+            state
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.kind == ViewKind::Queue)
+                .then_some(Effect::LoadQueue)
+        }
+        Action::Queue(rows) => {
+            if state
+                .viewer
+                .as_ref()
+                .is_some_and(|v| v.kind == ViewKind::Queue)
+            {
+                state.queue = Some(rows);
+                state.dirty = true;
+            }
             None
         }
         Action::Pod(ev) => {
@@ -224,6 +282,21 @@ pub fn update(state: &mut State, action: Action) -> Option<Effect> {
             state.step_mode = on.then_some(held);
             None
         }
+        Action::Drained(node, result) => {
+            state.dirty = true;
+            node_actions::drained(state, node, result);
+            None
+        }
+        Action::KubeletSwitched(node, running) => {
+            state.dirty = true;
+            node_actions::kubelet_switched(state, node, running);
+            None
+        }
+        Action::Killed(key, container, result) => {
+            state.dirty = true;
+            node_actions::killed(state, key, container, result);
+            None
+        }
         Action::Signal => Some(Effect::Quit),
     }
 }
@@ -257,16 +330,34 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
             None
         }
         Mode::Confirm => {
-            let key = state.confirm.take();
-            match (c, key) {
-                (Command::Yes, Some(key)) => Some(Effect::Delete(key)),
+            let confirm = state.confirm.take();
+            match (c, confirm) {
+                (Command::Yes, Some(confirm)) => Some(node_actions::confirmed(confirm)),
                 (Command::No, _) => None,
-                (_, key) => {
-                    state.confirm = key;
+                (_, confirm) => {
+                    state.confirm = confirm;
                     None
                 }
             }
         }
+        Mode::Chooser => {
+            let (key, container, purpose) = node_actions::chooser_command(state, c)?;
+            match purpose {
+                ChooseFor::Logs => open_logs(state, key, container, false),
+                ChooseFor::Kill => {
+                    state.confirm = Some(Confirm::Kill { key, container });
+                    None
+                }
+            }
+        }
+        Mode::Nodes => match c {
+            Command::Help => {
+                state.help = true;
+                None
+            }
+            Command::CommandLine => cluster_command(state, c),
+            _ => node_actions::nodes_command(state, c),
+        },
         Mode::Editor => editor_command(state, c),
         Mode::Prompt => {
             let prompt = state.prompt.take()?;
@@ -323,7 +414,7 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
                 Command::Top => viewer.scroll = 0,
                 Command::Bottom => viewer.scroll = u16::MAX,
                 Command::Close => state.viewer = None,
-                Command::Edit => {
+                Command::Edit if viewer.kind != ViewKind::Queue => {
                     let key = viewer.key.clone();
                     open_editor(state, &key);
                 }
@@ -335,15 +426,8 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
     }
 }
 
-/// Opens the logs view of `key`'s first container and asks for its output.
-fn open_logs(state: &mut State, key: ObjKey, previous: bool) -> Option<Effect> {
-    let container = state
-        .model
-        .pods
-        .items
-        .get(&key)
-        .and_then(|p| p.spec.as_ref()?.containers.first().map(|c| c.name.clone()))
-        .unwrap_or_default();
+/// Opens the logs view of `key`'s `container` and asks for its output.
+fn open_logs(state: &mut State, key: ObjKey, container: String, previous: bool) -> Option<Effect> {
     let generation = state.logs.as_ref().map_or(0, |l| l.generation + 1);
     state.logs = Some(LogBuffer {
         key: key.clone(),
@@ -386,7 +470,12 @@ fn logs_command(state: &mut State, c: Command) -> Option<Effect> {
         Command::Previous if logs => {
             let key = viewer.key.clone();
             let previous = !state.logs.as_ref().is_some_and(|l| l.previous);
-            return open_logs(state, key, previous);
+            let container = state
+                .logs
+                .as_ref()
+                .map(|l| l.container.clone())
+                .unwrap_or_default();
+            return open_logs(state, key, container, previous);
         }
         Command::Edit if logs => {
             let key = viewer.key.clone();
@@ -480,10 +569,19 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
             }
         }
         Command::Logs => {
-            if let Some(key) = needs_pod(state) {
-                return open_logs(state, key, false);
+            if let Some(key) = needs_pod(state)
+                && let Some(Ok(container)) =
+                    node_actions::choose_container(state, key.clone(), ChooseFor::Logs)
+            {
+                return open_logs(state, key, container, false);
             }
         }
+        Command::Kill => {
+            if let Some(key) = needs_pod(state) {
+                node_actions::kill(state, key);
+            }
+        }
+        Command::SwitchFocus => node_actions::switch_focus(state),
         Command::Describe | Command::Yaml | Command::Why => {
             if let Some(key) = needs_pod(state) {
                 let kind = match c {
@@ -504,7 +602,7 @@ fn cluster_command(state: &mut State, c: Command) -> Option<Effect> {
         }
         Command::Delete => {
             if let Some(key) = needs_pod(state) {
-                state.confirm = Some(key);
+                state.confirm = Some(Confirm::DeletePod(key));
             }
         }
         Command::Help => state.help = true,
@@ -596,6 +694,24 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
         (Some("pods"), None) => {
             state.viewer = None;
             state.filter.clear();
+            state.node_table = false;
+            state.node_focus = false;
+        }
+        (Some("nodes"), None) => {
+            state.viewer = None;
+            state.node_table = true;
+            if !state.node_focus {
+                node_actions::switch_focus(state);
+            }
+        }
+        (Some("queue"), None) => {
+            state.viewer = Some(Viewer {
+                kind: ViewKind::Queue,
+                key: (String::new(), String::new()),
+                scroll: 0,
+            });
+            state.queue = None;
+            return Some(Effect::LoadQueue);
         }
         (Some(verb @ ("cordon" | "uncordon")), Some(node)) => {
             let cordon = verb == "cordon";
@@ -634,7 +750,7 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
         _ => {
             state.flash = Some(Flash {
                 text: format!(
-                    "unknown command :{line} — try :theme NAME, :events, :cordon NODE, :uncordon NODE, :pods, :quit"
+                    "unknown command :{line} — try :theme NAME, :events, :nodes, :queue, :cordon NODE, :uncordon NODE, :pods, :quit"
                 ),
                 error: true,
             })

@@ -56,8 +56,8 @@ use bollard::models::{
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
-    ListContainersOptionsBuilder, ListImagesOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, ListImagesOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -418,6 +418,16 @@ impl Runtime for DockerRuntime {
         let options = StopContainerOptionsBuilder::default().t(t).build();
         client
             .stop_container(id, Some(options))
+            .await
+            .map_err(|e| container_error(&e, id))
+    }
+
+    async fn kill_container(&self, id: &str) -> RuntimeResult<()> {
+        let options = KillContainerOptionsBuilder::default()
+            .signal("SIGKILL")
+            .build();
+        self.docker
+            .kill_container(id, Some(options))
             .await
             .map_err(|e| container_error(&e, id))
     }

@@ -312,6 +312,10 @@ pub trait Runtime: Send + Sync + 'static {
 
     async fn remove_container(&self, id: &str) -> RuntimeResult<()>;
 
+    /// SIGKILL at once, as `docker kill` does: no grace, no preStop (a crash from outside,
+    /// which the kubelet then notices through its events and handles per the restart policy).
+    async fn kill_container(&self, id: &str) -> RuntimeResult<()>;
+
     /// Every pod with sandboxes or containers labelled for `node`.
     async fn list_pods(&self, node: &str) -> RuntimeResult<Vec<PodStatus>>;
 

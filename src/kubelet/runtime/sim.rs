@@ -470,6 +470,16 @@ impl Runtime for SimRuntime {
         Ok(())
     }
 
+    async fn kill_container(&self, id: &str) -> RuntimeResult<()> {
+        self.check_up()?;
+        if !self.world().containers.contains_key(id) {
+            return Err(RuntimeError::NotFound(id.to_string()));
+        }
+        // SIGKILL: exit code 137 (128 + 9), as Docker reports a killed container.
+        self.exit(id, 137);
+        Ok(())
+    }
+
     async fn remove_container(&self, id: &str) -> RuntimeResult<()> {
         self.check_up()?;
         let removed = self.world().remove(id);

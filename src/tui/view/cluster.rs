@@ -13,6 +13,16 @@ const WIDE: u16 = 110;
 const MIN_SEQUENCE: u16 = 12;
 
 pub fn render(f: &mut Frame, area: Rect, s: &State) {
+    if s.node_table {
+        // `:nodes`: the node table above, the sequence panel below.
+        let rows = s.model.nodes.items.len() as u16 + 4;
+        let top_h = rows.min(area.height / 2).max(5).min(area.height);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Length(top_h), Constraint::Fill(1)]).areas(area);
+        super::node_table::render(f, top, s);
+        sequence::render(f, bottom, s);
+        return;
+    }
     let node_count = s.model.nodes.items.len().max(1) as u16;
     let pod_rows = s.model.pods.items.len().max(1) as u16;
     // Node boxes beside the table when they all fit with room for the sequence below.

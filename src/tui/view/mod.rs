@@ -4,9 +4,11 @@
 mod cluster;
 mod editor;
 mod help;
+mod node_table;
 mod nodes;
 mod pods;
 mod popup;
+mod queue;
 mod sequence;
 mod status;
 mod text;
@@ -25,6 +27,7 @@ use super::state::State;
 
 pub fn render(f: &mut Frame, s: &State) {
     let area = f.area();
+    s.hits.borrow_mut().clear();
     f.render_widget(Block::new().style(s.theme.base()), area);
     let top_h = status::top_height(s, area.width);
     let [top, main, bottom] = Layout::vertical([
@@ -45,8 +48,11 @@ pub fn render(f: &mut Frame, s: &State) {
     if let Some(e) = &s.editor {
         editor::render(f, main, s, e);
     }
-    if let Some(key) = &s.confirm {
-        popup::confirm(f, main, s, key);
+    if let Some(chooser) = &s.chooser {
+        popup::chooser(f, main, s, chooser);
+    }
+    if let Some(confirm) = &s.confirm {
+        popup::confirm(f, main, s, confirm);
     }
     if s.help {
         help::render(f, main, s);

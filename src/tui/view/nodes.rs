@@ -27,7 +27,7 @@ fn is_ready(node: &Node) -> bool {
         .any(|c| c.type_ == "Ready" && c.status == "True")
 }
 
-fn zone(node: &Node) -> &str {
+pub fn zone(node: &Node) -> &str {
     node.metadata
         .labels
         .as_ref()
@@ -35,7 +35,7 @@ fn zone(node: &Node) -> &str {
         .map_or("no zone", String::as_str)
 }
 
-fn taints(node: &Node) -> String {
+pub fn taints(node: &Node) -> String {
     let taints: Vec<String> = node
         .spec
         .as_ref()
@@ -87,7 +87,7 @@ pub fn boxes(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
     let outer = Block::bordered()
         .title(Line::styled(" nodes ", t.title()))
-        .border_style(t.border(false));
+        .border_style(t.border(s.node_focus));
     let inner = outer.inner(area);
     f.render_widget(outer, area);
     if s.model.nodes.items.is_empty() {
@@ -111,6 +111,9 @@ pub fn boxes(f: &mut Frame, area: Rect, s: &State) {
     for (i, node) in s.model.nodes.items.values().take(shown).enumerate() {
         let y = inner.y + i as u16 * BOX_HEIGHT;
         let r = Rect::new(inner.x, y, inner.width, BOX_HEIGHT);
+        if let Some(name) = &node.metadata.name {
+            s.hits.borrow_mut().nodes.push((r, name.clone()));
+        }
         node_box(f, r, s, node);
     }
     if shown < total {
@@ -125,8 +128,10 @@ fn node_box(f: &mut Frame, r: Rect, s: &State, node: &Node) {
     let t = &s.theme;
     let name = node.metadata.name.as_deref().unwrap_or("");
     let ready = is_ready(node);
+    let selected = s.node_focus && s.selected_node.as_deref() == Some(name);
+    let marker = if selected { "▶" } else { " " };
     let title = Line::from(vec![
-        Span::styled(format!(" {name} "), t.title()),
+        Span::styled(format!("{marker}{name} "), t.title()),
         Span::styled(
             if ready { "Ready" } else { "NotReady" },
             t.health(if ready {
@@ -140,7 +145,11 @@ fn node_box(f: &mut Frame, r: Rect, s: &State, node: &Node) {
     let block = Block::bordered()
         .title(title)
         .title_bottom(Line::styled(format!(" {} ", taints(node)), t.muted()))
-        .border_style(t.border(false));
+        .border_style(if selected {
+            t.selected()
+        } else {
+            t.border(false)
+        });
     let inner = block.inner(r);
     f.render_widget(block, r);
     let alloc = node_allocatable(node);
@@ -225,12 +234,20 @@ pub fn compact(buf: &mut Buffer, area: Rect, s: &State) {
         .enumerate()
     {
         let name = node.metadata.name.as_deref().unwrap_or("");
+        s.hits.borrow_mut().nodes.push((
+            Rect::new(area.x, area.y + i as u16, area.width, 1),
+            name.to_string(),
+        ));
         let alloc = node_allocatable(node);
         let req = s.model.requested(name);
         let pct = |u: i64, a: i64| if a > 0 { u * 100 / a } else { 0 };
         let ready = is_ready(node);
+        let selected = s.node_focus && s.selected_node.as_deref() == Some(name);
         let mut spans = vec![
-            Span::styled(format!("{name} "), t.title()),
+            Span::styled(
+                format!("{}{name} ", if selected { "▶" } else { "" }),
+                if selected { t.selected() } else { t.title() },
+            ),
             Span::styled(
                 if ready { "Ready " } else { "NotReady " },
                 t.health(if ready {

@@ -85,11 +85,17 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
     } else {
         Box::new(listed.iter().copied())
     };
+    // STATUS is as wide as kubectl's words need (17), wider only for a countdown on screen.
+    let mut status_w: u16 = 17;
     let rows: Vec<Row> = all
         .skip(offset)
         .take(rows_h)
         .enumerate()
         .map(|(i, (key, pod))| {
+            s.hits.borrow_mut().pods.push((
+                Rect::new(inner.x, inner.y + 1 + i as u16, inner.width, 1),
+                key.clone(),
+            ));
             let r = pod_row(pod, s.now, RowObject::None);
             let cell = |n: usize| {
                 r.cells
@@ -105,6 +111,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
             };
             let status = cell(2);
             let health = Health::of_status(&status);
+            let status = crate::tui::backoff::status_with_countdown(&status, pod, s.now);
+            status_w = status_w.max(status.chars().count().min(32) as u16);
             let row = Row::new(vec![
                 Cell::from(name),
                 Cell::from(cell(1)),
@@ -135,7 +143,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
     let widths = [
         Constraint::Fill(1),
         Constraint::Length(5),
-        Constraint::Length(17),
+        Constraint::Length(status_w),
         Constraint::Length(13),
         Constraint::Length(5),
         Constraint::Length(node_w),

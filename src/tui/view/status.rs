@@ -85,7 +85,7 @@ pub fn bottom_bar(f: &mut Frame, area: Rect, s: &State) {
         };
         let hint = match p.kind {
             PromptKind::Command => {
-                "   events · cordon NODE · uncordon NODE · theme NAME · pods · quit — enter runs"
+                "   nodes · queue · events · pods · cordon NODE · uncordon NODE · theme NAME · quit — enter runs"
             }
             PromptKind::Filter => {
                 "   pods whose namespace/name contains it — enter keeps it, esc clears it"
@@ -142,8 +142,8 @@ fn applies(s: &State, c: Command) -> bool {
     let kind = s.viewer.as_ref().map(|v| v.kind);
     match c {
         Command::Previous => kind == Some(ViewKind::Logs),
-        Command::Edit => kind != Some(ViewKind::Events),
         Command::StepNext => s.step_mode.is_some(),
+        Command::Edit => !matches!(kind, Some(ViewKind::Events | ViewKind::Queue)),
         _ => true,
     }
 }

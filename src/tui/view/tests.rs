@@ -513,3 +513,124 @@ fn tiny_and_odd_sizes_do_not_panic() {
         draw(&s, w, h);
     }
 }
+
+#[test]
+fn the_picker_scrolls_to_the_highlighted_sample() {
+    let mut s = state(Theme::dark());
+    update(&mut s, Action::Command(Command::New));
+    for _ in 0..crate::tui::samples::SAMPLES.len() {
+        update(&mut s, Action::Command(Command::Down));
+    }
+    insta::assert_snapshot!("picker_last_120x40", draw(&s, 120, 40).backend());
+    // 14 rows leave 12 for the list: the last sample is still on screen.
+    let t = draw(&s, 120, 14);
+    let text: String = t
+        .backend()
+        .buffer()
+        .content()
+        .iter()
+        .map(|c| c.symbol())
+        .collect();
+    let last = crate::tui::samples::SAMPLES.last().unwrap().title;
+    assert!(text.contains(last), "{last} is not on screen");
+}
+
+#[test]
+fn a_selected_node_and_the_drain_confirmation() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    update(&mut s, Action::Command(Command::SwitchFocus));
+    update(&mut s, Action::Command(Command::Down));
+    insta::assert_snapshot!("node_selected_120x30", draw(&s, 120, 30).backend());
+    insta::assert_snapshot!("node_selected_80x24", draw(&s, 80, 24).backend());
+    insta::assert_snapshot!("node_selected_200x50", draw(&s, 200, 50).backend());
+    update(&mut s, Action::Command(Command::Drain));
+    insta::assert_snapshot!("drain_confirm_120x30", draw(&s, 120, 30).backend());
+}
+
+fn run_line(s: &mut State, line: &str) -> Option<crate::tui::action::Effect> {
+    s.prompt = Some(crate::tui::state::Prompt {
+        kind: crate::tui::state::PromptKind::Command,
+        text: line.to_string(),
+    });
+    update(s, Action::Command(Command::Choose))
+}
+
+#[test]
+fn the_queue_view_shows_three_lanes_with_countdowns() {
+    use crate::scheduler::queue::Lane;
+    use crate::tui::state::QueueRow;
+    use std::time::Duration;
+    let mut s = state(Theme::dark());
+    assert_eq!(
+        run_line(&mut s, "queue"),
+        Some(crate::tui::action::Effect::LoadQueue)
+    );
+    insta::assert_snapshot!("queue_loading_120x30", draw(&s, 120, 30).backend());
+    let row = |key: &str, lane, attempts, retry: Option<f64>| QueueRow {
+        key: key.to_string(),
+        lane,
+        priority: 0,
+        attempts,
+        retry_in: retry.map(Duration::from_secs_f64),
+    };
+    update(
+        &mut s,
+        Action::Queue(vec![
+            row("default/fresh", Lane::Active, 0, None),
+            row("default/too-big", Lane::Unschedulable, 3, Some(287.2)),
+            row("default/lonely-x9dbs", Lane::Backoff, 2, Some(1.4)),
+            row("default/now", Lane::InFlight, 1, None),
+        ]),
+    );
+    insta::assert_snapshot!("queue_120x30", draw(&s, 120, 30).backend());
+    // The clock reads the queue again while the view is open, and not after.
+    let now = s.now;
+    assert_eq!(
+        update(&mut s, Action::Clock(now)),
+        Some(crate::tui::action::Effect::LoadQueue)
+    );
+    update(&mut s, Action::Command(Command::Close));
+    assert_eq!(update(&mut s, Action::Clock(now)), None);
+}
+
+#[test]
+fn the_nodes_view_is_a_table_with_the_node_keys() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    run_line(&mut s, "nodes");
+    assert_eq!(s.mode(), crate::tui::keymap::Mode::Nodes);
+    update(&mut s, Action::KubeletSwitched("node-1".into(), false));
+    insta::assert_snapshot!("nodes_view_160x30", draw(&s, 160, 30).backend());
+    run_line(&mut s, "pods");
+    assert!(!s.node_table && !s.node_focus);
+}
+
+#[test]
+fn a_click_selects_the_pod_row_or_node_under_it_and_the_wheel_scrolls() {
+    let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
+    let mut second = running_pod();
+    second.metadata.name = Some("world".into());
+    update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(second))));
+    let t = draw(&s, 200, 50);
+    let text = t.backend().to_string();
+    let row_of = |needle: &str| {
+        text.lines()
+            .position(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not on screen")) as u16
+    };
+    // The pods table's row of `world`, clicked in its NAME column.
+    let world = row_of("│world ");
+    update(&mut s, Action::Click(60, world));
+    assert_eq!(s.selected.as_ref().map(|k| k.1.as_str()), Some("world"));
+    // The box of node-2, clicked inside.
+    let node2 = row_of("node-2 Ready");
+    update(&mut s, Action::Click(5, node2 + 2));
+    assert_eq!(s.selected_node.as_deref(), Some("node-2"));
+    assert!(s.node_focus);
+    // The wheel moves the selection as ↓/↑ do, in what has the keys (now the nodes).
+    draw(&s, 200, 50);
+    update(&mut s, Action::Wheel(3));
+    assert_eq!(s.selected_node.as_deref(), Some("node-3"));
+    // A click outside anything does nothing.
+    update(&mut s, Action::Click(199, 49));
+    assert_eq!(s.selected_node.as_deref(), Some("node-3"));
+}

@@ -36,6 +36,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
         events(f, area, s, v);
         return;
     }
+    if v.kind == ViewKind::Queue {
+        super::queue::render(f, area, s, v);
+        return;
+    }
     let (what, lines): (&str, Vec<String>) = match pod {
         None => (
             "describe",
@@ -51,7 +55,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
                 Ok(text) => ("yaml", text.lines().map(str::to_string).collect()),
                 Err(e) => ("yaml", vec![format!("cannot write YAML: {e}")]),
             },
-            ViewKind::Why | ViewKind::Logs | ViewKind::Events => ("", Vec::new()),
+            ViewKind::Why | ViewKind::Logs | ViewKind::Events | ViewKind::Queue => ("", Vec::new()),
         },
     };
     let text: Vec<Line> = lines
