@@ -357,6 +357,12 @@ const NODES: &[Binding] = &[
         "kubelet",
     ),
     b(
+        &[code(KeyCode::Char(' '))],
+        Command::StepNext,
+        "step mode: let the next waiting step happen",
+        "next step",
+    ),
+    b(
         &[code(KeyCode::Tab), code(KeyCode::Esc)],
         Command::SwitchFocus,
         "back to the pods",

@@ -355,7 +355,7 @@ fn command(state: &mut State, c: Command) -> Option<Effect> {
                 state.help = true;
                 None
             }
-            Command::CommandLine => cluster_command(state, c),
+            Command::CommandLine | Command::StepNext => cluster_command(state, c),
             _ => node_actions::nodes_command(state, c),
         },
         Mode::Editor => editor_command(state, c),
