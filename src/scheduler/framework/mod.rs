@@ -54,6 +54,20 @@ impl CycleState {
         }
     }
 
+    /// [`update`](Self::update) for a PreFilterExtension: Success, or kube-scheduler's error
+    /// when PreFilter left no state under `key`.
+    pub fn update_or_error<T: Any + Send + Sync + Clone>(
+        &mut self,
+        key: &'static str,
+        f: impl FnOnce(&mut T),
+    ) -> Status {
+        if self.update(key, f) {
+            Status::success()
+        } else {
+            Status::error(format!("error reading {key:?} from cycleState: not found"))
+        }
+    }
+
     /// Changes the entry under `key` through `f`: in place when this state alone holds it,
     /// else on a copy that becomes this state's own (copy on write, so a dry run's many
     /// updates copy the entry once); false when there is no such entry of type `T`.

@@ -265,16 +265,9 @@ impl InterPodAffinity {
         node: &NodeInfo,
         n: i64,
     ) -> Status {
-        let updated = state.update::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
+        state.update_or_error::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
             s.update_with_pod(pod, other, node.labels(), n)
-        });
-        if updated {
-            Status::success()
-        } else {
-            Status::error(format!(
-                "error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"
-            ))
-        }
+        })
     }
 }
 

@@ -390,16 +390,9 @@ impl PodTopologySpread {
         node: &NodeInfo,
         delta: i64,
     ) -> Status {
-        let updated = state.update::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
+        state.update_or_error::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
             s.update_with_pod(pod, &other.pod, node, delta)
-        });
-        if updated {
-            Status::success()
-        } else {
-            Status::error(format!(
-                "error reading {PRE_FILTER_STATE_KEY:?} from cycleState: not found"
-            ))
-        }
+        })
     }
 }
 
