@@ -400,25 +400,10 @@ impl ApiServer {
         namespace: Option<&str>,
         params: &ListParams,
     ) -> Result<ObjectList<K>, ApiError> {
-        let selectors = Selectors::parse::<K>(
-            params.label_selector.as_deref(),
-            params.field_selector.as_deref(),
-        )?;
-        let (kvs, rev) = self
-            .inner
-            .store
-            .list(&prefix_of::<K>(namespace))
-            .map_err(ApiError::from_store)?;
-        let mut items = Vec::with_capacity(kvs.len());
-        for kv in &kvs {
-            let obj: K = decode_kv(kv)?;
-            if selectors.matches(&obj) {
-                items.push(obj);
-            }
-        }
+        let (items, resource_version) = self.list_lazily(namespace, params)?;
         Ok(ObjectList {
-            items,
-            resource_version: rev.to_string(),
+            items: items.collect::<Result<_, _>>()?,
+            resource_version,
         })
     }
 
