@@ -2,7 +2,6 @@
 //! store, scheduler, three kubelets) on the simulated runtime, observed through a watch —
 //! single pods one at a time (p50/p99), then a burst of 10,000 pods (pods/s).
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -12,6 +11,9 @@ use kubox::api::{Api, ListParams};
 use kubox::cluster::{Cluster, Config};
 use kubox::trace::Actor;
 use serde_json::json;
+
+#[path = "common/burst.rs"]
+mod burst;
 
 fn pod(name: &str) -> Pod {
     serde_json::from_value(json!({
@@ -82,39 +84,9 @@ async fn single(n: usize) -> (f64, f64) {
 
 async fn burst(n: usize) -> f64 {
     let (_dir, cluster) = cluster(&(n / 2).to_string()).await;
-    let all: Api<Pod> = Api::all(&cluster.api, Actor::You);
-    let mut stream = Box::pin(watcher(all, ListParams::default()));
     let start = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..32 {
-        let api = cluster.api.clone();
-        tasks.push(tokio::spawn(async move {
-            let pods: Api<Pod> = Api::namespaced(&api, "default", Actor::You);
-            for i in (w..n).step_by(32) {
-                pods.create(pod(&format!("burst-{i:05}"))).await.unwrap();
-            }
-        }));
-    }
-    let mut seen: HashMap<String, bool> = HashMap::new();
-    let mut done = 0;
-    while done < n {
-        let ev = tokio::time::timeout(Duration::from_secs(120), stream.next())
-            .await
-            .expect("pods stopped reaching Running")
-            .unwrap();
-        if let Ok(Event::Apply(p) | Event::InitApply(p)) = ev
-            && running(&p)
-        {
-            let name = p.metadata.name.unwrap_or_default();
-            if seen.insert(name, true).is_none() {
-                done += 1;
-            }
-        }
-    }
+    burst::create_until_running(&cluster.api, n, "burst", pod).await;
     let rate = n as f64 / start.elapsed().as_secs_f64();
-    for t in tasks {
-        t.await.unwrap();
-    }
     cluster.shutdown().await;
     rate
 }

@@ -4,7 +4,6 @@
 //! API's watches as the TUI loads it, one frame drawn at 200×50. Reads VmRSS and VmHWM (peak)
 //! from /proc/self/status. Prints a table; asserts nothing.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -19,6 +18,9 @@ use kubox::tui::state::{ClusterInfo, State};
 use kubox::tui::update::update;
 use kubox::tui::view::Offscreen;
 use serde_json::json;
+
+#[path = "common/burst.rs"]
+mod burst;
 
 const PODS: usize = 10_000;
 
@@ -46,10 +48,6 @@ fn pod(name: &str) -> Pod {
     .unwrap()
 }
 
-fn running(p: &Pod) -> bool {
-    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-}
-
 async fn measure() -> (u64, u64, u64, u64) {
     let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let mut config = Config::simulated(dir.path(), 3);
@@ -62,35 +60,7 @@ async fn measure() -> (u64, u64, u64, u64) {
     }
     let cluster = Cluster::start(&config).await.unwrap();
     let started = status_kib("VmRSS:");
-    {
-        let all: Api<Pod> = Api::all(&cluster.api, Actor::You);
-        let mut stream = Box::pin(watcher(all, ListParams::default()));
-        let mut tasks = Vec::new();
-        for w in 0..32 {
-            let api = cluster.api.clone();
-            tasks.push(tokio::spawn(async move {
-                let pods: Api<Pod> = Api::namespaced(&api, "default", Actor::You);
-                for i in (w..PODS).step_by(32) {
-                    pods.create(pod(&format!("mem-{i:05}"))).await.unwrap();
-                }
-            }));
-        }
-        let mut seen = HashSet::new();
-        while seen.len() < PODS {
-            let ev = tokio::time::timeout(Duration::from_secs(120), stream.next())
-                .await
-                .expect("pods stopped reaching Running")
-                .unwrap();
-            if let Ok(Event::Apply(p) | Event::InitApply(p)) = ev
-                && running(&p)
-            {
-                seen.insert(p.metadata.name.unwrap_or_default());
-            }
-        }
-        for t in tasks {
-            t.await.unwrap();
-        }
-    }
+    burst::create_until_running(&cluster.api, PODS, "mem", pod).await;
     let cluster_only = status_kib("VmRSS:");
     // The TUI's state, fed as app.rs feeds it: a watcher per kind, until its initial list is in.
     let mut s = State::new(
