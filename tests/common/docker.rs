@@ -199,24 +199,35 @@ async fn remove_node_containers(node: &str, extra: &[String]) {
     let docker = runtime.client();
     let filters =
         std::collections::HashMap::from([("label", vec![format!("{LABEL_NODE}={node}")])]);
-    let options = ListContainersOptionsBuilder::default()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let mut ids: Vec<String> = docker
-        .list_containers(Some(options))
-        .await
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|c| c.id)
-        .collect();
-    ids.extend(extra.iter().cloned());
-    for id in ids {
-        let options = RemoveContainerOptionsBuilder::default()
-            .force(true)
-            .v(true)
+    let mut extra = extra.to_vec();
+    // A pod worker of the stopped kubelet may still finish the sync it was in (a create after
+    // the first sweep was seen in CI): sweep until a listing comes back empty twice in a row.
+    let mut quiet = 0;
+    for _ in 0..20 {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
             .build();
-        let _ = docker.remove_container(&id, Some(options)).await;
+        let mut ids: Vec<String> = docker
+            .list_containers(Some(options))
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|c| c.id)
+            .collect();
+        ids.append(&mut extra);
+        quiet = if ids.is_empty() { quiet + 1 } else { 0 };
+        if quiet == 2 {
+            return;
+        }
+        for id in ids {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            let _ = docker.remove_container(&id, Some(options)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
 
