@@ -90,6 +90,17 @@ pub struct TableRow {
     pub object: Value,
 }
 
+impl TableRow {
+    /// Cell `n` as text (what kubectl prints); empty when it is missing or not a string.
+    pub fn text(&self, n: usize) -> String {
+        self.cells
+            .get(n)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
 /// `metav1.Table`. Serializes as
 /// `{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{..},"columnDefinitions":..,"rows":..}`.
 #[derive(Debug, Clone, PartialEq)]

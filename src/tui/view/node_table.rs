@@ -42,13 +42,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
                 name.to_string(),
             ));
             let r = node_row(node, s.now, RowObject::None);
-            let cell = |n: usize| {
-                r.cells
-                    .get(n)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let cell = |n: usize| r.text(n);
             let status = cell(1);
             let health = if status.starts_with("Ready") {
                 Health::Running

@@ -97,13 +97,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
                 key.clone(),
             ));
             let r = pod_row(pod, s.now, RowObject::None);
-            let cell = |n: usize| {
-                r.cells
-                    .get(n)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let cell = |n: usize| r.text(n);
             let name = if show_ns {
                 format!("{}/{}", key.0, key.1)
             } else {

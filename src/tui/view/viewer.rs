@@ -161,13 +161,7 @@ fn events(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
         .take(rows_h)
         .map(|e| {
             let r = event_row(e, s.now, RowObject::None);
-            let cell = |n: usize| {
-                r.cells
-                    .get(n)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
+            let cell = |n: usize| r.text(n);
             let kind = cell(1);
             let style = if kind == "Warning" {
                 t.health(Health::Failed)
