@@ -8,7 +8,6 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kubox::api::runtime::{Event, watcher};
 use kubox::api::{Api, ListParams};
-use kubox::cluster::{Cluster, Config};
 use kubox::trace::Actor;
 use serde_json::json;
 
@@ -33,28 +32,8 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
     sorted[i].as_secs_f64() * 1000.0
 }
 
-async fn cluster(nodes_pods: &str) -> (tempfile::TempDir, Cluster) {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let mut config = Config::simulated(dir.path(), 3);
-    // What kubox itself adds: simulated runtime calls take no time.
-    config.sim_latency = Duration::ZERO;
-    for n in &mut config.nodes {
-        n.capacity.insert(
-            "pods".into(),
-            k8s_openapi::apimachinery::pkg::api::resource::Quantity(nodes_pods.into()),
-        );
-    }
-    let cluster = Cluster::start(&config).await.unwrap();
-    // Wait for the three nodes to register.
-    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(&cluster.api, Actor::You);
-    while nodes.list(&ListParams::default()).unwrap().items.len() < 3 {
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    (dir, cluster)
-}
-
 async fn single(n: usize) -> (f64, f64) {
-    let (_dir, cluster) = cluster("110").await;
+    let (_dir, cluster) = burst::sim_cluster("110").await;
     let pods: Api<Pod> = Api::namespaced(&cluster.api, "default", Actor::You);
     let all: Api<Pod> = Api::all(&cluster.api, Actor::You);
     let mut stream = Box::pin(watcher(all, ListParams::default()));
@@ -83,7 +62,7 @@ async fn single(n: usize) -> (f64, f64) {
 }
 
 async fn burst(n: usize) -> f64 {
-    let (_dir, cluster) = cluster(&(n / 2).to_string()).await;
+    let (_dir, cluster) = burst::sim_cluster(&(n / 2).to_string()).await;
     let start = Instant::now();
     burst::create_until_running(&cluster.api, n, "burst", pod).await;
     let rate = n as f64 / start.elapsed().as_secs_f64();

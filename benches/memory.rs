@@ -4,13 +4,10 @@
 //! API's watches as the TUI loads it, one frame drawn at 200×50. Reads VmRSS and VmHWM (peak)
 //! from /proc/self/status. Prints a table; asserts nothing.
 
-use std::time::Duration;
-
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kubox::api::runtime::{Event, watcher};
 use kubox::api::{Api, ListParams};
-use kubox::cluster::{Cluster, Config};
 use kubox::trace::Actor;
 use kubox::tui::Theme;
 use kubox::tui::action::Action;
@@ -49,16 +46,7 @@ fn pod(name: &str) -> Pod {
 }
 
 async fn measure() -> (u64, u64, u64, u64) {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let mut config = Config::simulated(dir.path(), 3);
-    config.sim_latency = Duration::ZERO;
-    for n in &mut config.nodes {
-        n.capacity.insert(
-            "pods".into(),
-            k8s_openapi::apimachinery::pkg::api::resource::Quantity("5000".into()),
-        );
-    }
-    let cluster = Cluster::start(&config).await.unwrap();
+    let (dir, cluster) = burst::sim_cluster("5000").await;
     let started = status_kib("VmRSS:");
     burst::create_until_running(&cluster.api, PODS, "mem", pod).await;
     let cluster_only = status_kib("VmRSS:");

@@ -1,5 +1,5 @@
-//! A burst of pods for the benchmarks: many created at once through the in-process API, then
-//! waited for until a watch has seen each one Running.
+//! For the benchmarks: an in-process cluster on the simulated runtime, and a burst of pods
+//! created at once through its API, then waited for until a watch has seen each one Running.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -8,7 +8,30 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kubox::api::runtime::{Event, watcher};
 use kubox::api::{Api, ApiServer, ListParams};
+use kubox::cluster::{Cluster, Config};
 use kubox::trace::Actor;
+
+/// Three nodes on the simulated runtime, each with capacity for `nodes_pods` pods, its runtime
+/// calls taking no time (what kubox itself adds); returns once the nodes have registered.
+pub async fn sim_cluster(nodes_pods: &str) -> (tempfile::TempDir, Cluster) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let mut config = Config::simulated(dir.path(), 3);
+    // What kubox itself adds: simulated runtime calls take no time.
+    config.sim_latency = Duration::ZERO;
+    for n in &mut config.nodes {
+        n.capacity.insert(
+            "pods".into(),
+            k8s_openapi::apimachinery::pkg::api::resource::Quantity(nodes_pods.into()),
+        );
+    }
+    let cluster = Cluster::start(&config).await.unwrap();
+    // Wait for the three nodes to register.
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(&cluster.api, Actor::You);
+    while nodes.list(&ListParams::default()).unwrap().items.len() < 3 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    (dir, cluster)
+}
 
 /// Concurrent clients creating the pods.
 const CLIENTS: usize = 32;
