@@ -124,7 +124,7 @@ async fn run(shape: Shape, pods: usize) -> Result {
         if let Event::Apply(p) | Event::InitApply(p) = ev
             && p.spec.as_ref().and_then(|s| s.node_name.as_ref()).is_some()
         {
-            bound.insert(p.metadata.name.unwrap_or_default());
+            bound.insert(p.metadata.name.clone().unwrap_or_default());
         }
     }
     let took = started.elapsed();

@@ -77,10 +77,13 @@ fn run(pods: usize, frames: usize) -> (f64, f64, f64, u64, u64) {
         "2026-01-01T00:10:00Z".parse().unwrap(),
     );
     for i in 1..=3 {
-        update(&mut s, Action::Node(Box::new(Event::Apply(node(i)))));
+        update(&mut s, Action::Node(Box::new(Event::Apply(node(i).into()))));
     }
     for i in 0..pods {
-        update(&mut s, Action::Pod(Box::new(Event::Apply(pod(i, 3)))));
+        update(
+            &mut s,
+            Action::Pod(Box::new(Event::Apply(pod(i, 3).into()))),
+        );
     }
     // Select the middle pod and give it a sequence of steps, as after a create.
     for _ in 0..pods / 2 / 10 {

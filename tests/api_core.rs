@@ -745,3 +745,56 @@ async fn pod_spec_is_immutable_except_the_allowed_fields() {
         err.message
     );
 }
+
+/// In-process watchers of one revision share one decoded object (the memory of 10,000 pods is
+/// paid once, not once per scheduler, kubelet and TUI), and each still sees its own events.
+#[tokio::test]
+async fn in_process_watchers_share_one_decoded_object_per_revision() {
+    fn object<K>(ev: WatchEvent<K>) -> std::sync::Arc<K> {
+        match ev {
+            WatchEvent::Added(o) | WatchEvent::Modified(o) | WatchEvent::Deleted(o) => o,
+            other => panic!("expected an object, got {}", other.type_name()),
+        }
+    }
+    let env = env().await;
+    let api = pods(&env);
+    let now = WatchParams::default().at(api
+        .list(&ListParams::default())
+        .unwrap()
+        .resource_version
+        .clone());
+    let mut a = api.watch(&now).unwrap();
+    let mut b = api.watch(&now).unwrap();
+    let mut on_node = api
+        .watch(
+            &WatchParams::from_list(&ListParams::default().fields("spec.nodeName=node-1"))
+                .at(now.resource_version.clone().unwrap()),
+        )
+        .unwrap();
+    api.create(pod("web")).await.unwrap();
+    api.bind("web", "node-1").await.unwrap();
+
+    let (a1, b1) = (object(next(&mut a).await), object(next(&mut b).await));
+    assert!(
+        std::sync::Arc::ptr_eq(&a1, &b1),
+        "one decode for both watchers"
+    );
+    let (a2, b2) = (object(next(&mut a).await), object(next(&mut b).await));
+    assert!(std::sync::Arc::ptr_eq(&a2, &b2));
+    assert!(
+        !std::sync::Arc::ptr_eq(&a1, &a2),
+        "each revision its own object"
+    );
+    assert_eq!(
+        a2.spec.as_ref().unwrap().node_name.as_deref(),
+        Some("node-1")
+    );
+    let bound = next(&mut on_node).await;
+    assert_eq!(bound.type_name(), "ADDED");
+    assert!(std::sync::Arc::ptr_eq(&object(bound), &a2));
+
+    // A list-watch's list hands out the same object as the watches.
+    let (mut items, _) = api.list_lazily(&ListParams::default()).unwrap();
+    let listed = items.next().unwrap().unwrap();
+    assert!(std::sync::Arc::ptr_eq(&listed, &a2));
+}

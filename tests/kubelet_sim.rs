@@ -462,7 +462,7 @@ fn watch_pod(env: &Env, name: &str) -> Arc<std::sync::Mutex<Vec<Pod>>> {
             if let kubox::api::watch::WatchEvent::Added(p)
             | kubox::api::watch::WatchEvent::Modified(p) = ev
             {
-                record.lock().unwrap().push(p);
+                record.lock().unwrap().push(Arc::unwrap_or_clone(p));
             }
         }
     });

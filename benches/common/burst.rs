@@ -62,7 +62,7 @@ pub async fn create_until_running(api: &ApiServer, n: usize, prefix: &str, pod: 
         if let Ok(Event::Apply(p) | Event::InitApply(p)) = ev
             && p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
         {
-            seen.insert(p.metadata.name.unwrap_or_default());
+            seen.insert(p.metadata.name.clone().unwrap_or_default());
         }
     }
     for t in tasks {

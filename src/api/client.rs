@@ -96,7 +96,7 @@ impl<K: Kind> Api<K> {
         params: &ListParams,
     ) -> Result<
         (
-            impl Iterator<Item = Result<K, ApiError>> + Send + use<K>,
+            impl Iterator<Item = Result<std::sync::Arc<K>, ApiError>> + Send + use<K>,
             String,
         ),
         ApiError,

@@ -16,6 +16,7 @@ pub mod resource;
 pub mod runtime;
 pub mod selector;
 pub mod server;
+mod shared;
 pub mod strategic;
 pub mod validation;
 pub mod watch;

@@ -15,6 +15,7 @@ use k8s_openapi::jiff::Timestamp;
 use super::error::{ApiError, OBJECT_MODIFIED};
 use super::params::{DeleteParams, ListParams, Patch, Selectors, WatchParams};
 use super::resource::Kind;
+use super::shared::SharedObjects;
 use super::watch::WatchStream;
 use crate::store::{KeyValue, Op, Store, StoreError};
 use crate::trace::{Actor, StepDraft, TraceBus};
@@ -96,6 +97,8 @@ pub struct ApiServer {
 struct Inner {
     store: Store,
     trace: TraceBus,
+    /// Decoded objects shared by the in-process watchers.
+    shared: Arc<SharedObjects>,
 }
 
 /// The store key of an object: `/registry/pods/default/web`, `/registry/minions/node-1`.
@@ -165,7 +168,11 @@ fn generated_suffix() -> String {
 impl ApiServer {
     pub fn new(store: Store, trace: TraceBus) -> Self {
         ApiServer {
-            inner: Arc::new(Inner { store, trace }),
+            inner: Arc::new(Inner {
+                store,
+                trace,
+                shared: Arc::default(),
+            }),
         }
     }
 
@@ -400,23 +407,39 @@ impl ApiServer {
         namespace: Option<&str>,
         params: &ListParams,
     ) -> Result<ObjectList<K>, ApiError> {
-        let (items, resource_version) = self.list_lazily(namespace, params)?;
+        let selectors = Selectors::parse::<K>(
+            params.label_selector.as_deref(),
+            params.field_selector.as_deref(),
+        )?;
+        let (kvs, rev) = self
+            .inner
+            .store
+            .list(&prefix_of::<K>(namespace))
+            .map_err(ApiError::from_store)?;
+        let mut items = Vec::with_capacity(kvs.len());
+        for kv in &kvs {
+            let obj: K = decode_kv(kv)?;
+            if selectors.matches(&obj) {
+                items.push(obj);
+            }
+        }
         Ok(ObjectList {
-            items: items.collect::<Result<_, _>>()?,
-            resource_version,
+            items,
+            resource_version: rev.to_string(),
         })
     }
 
-    /// Like [`list`](Self::list), but each object is decoded (and matched against the selectors)
-    /// only when the iterator reaches it, so a list-watch of many objects holds their stored bytes
-    /// rather than all of them decoded at once. Also returns the list's revision.
+    /// Like [`list`](Self::list), for a list-watch: each object is decoded (and matched against
+    /// the selectors) only when the iterator reaches it, so the list holds stored bytes rather
+    /// than all of them decoded at once, and it is the object every in-process watcher of that
+    /// revision shares (see [`SharedObjects`]). Also returns the list's revision.
     pub fn list_lazily<K: Kind>(
         &self,
         namespace: Option<&str>,
         params: &ListParams,
     ) -> Result<
         (
-            impl Iterator<Item = Result<K, ApiError>> + Send + use<K>,
+            impl Iterator<Item = Result<Arc<K>, ApiError>> + Send + use<K>,
             String,
         ),
         ApiError,
@@ -430,13 +453,14 @@ impl ApiServer {
             .store
             .list(&prefix_of::<K>(namespace))
             .map_err(ApiError::from_store)?;
-        let items = kvs
-            .into_iter()
-            .filter_map(move |kv| match decode_kv::<K>(&kv) {
-                Ok(obj) if selectors.matches(&obj) => Some(Ok(obj)),
+        let shared = self.inner.shared.clone();
+        let items = kvs.into_iter().filter_map(move |kv| {
+            match shared.get::<K>(&kv.key, kv.mod_rev, &kv.value) {
+                Ok(obj) if selectors.matches(&*obj) => Some(Ok(obj)),
                 Ok(_) => None,
                 Err(e) => Some(Err(e)),
-            });
+            }
+        });
         Ok((items, rev.to_string()))
     }
 
@@ -943,8 +967,8 @@ impl ApiServer {
                 let (kvs, rev) = store.list(&prefix).map_err(ApiError::from_store)?;
                 let mut initial = Vec::with_capacity(kvs.len());
                 for kv in &kvs {
-                    let obj: K = decode_kv(kv)?;
-                    if selectors.matches(&obj) {
+                    let obj: Arc<K> = self.inner.shared.get(&kv.key, kv.mod_rev, &kv.value)?;
+                    if selectors.matches(&*obj) {
                         initial.push(obj);
                     }
                 }
@@ -966,6 +990,7 @@ impl ApiServer {
             params,
             caller.actor.clone(),
             self.inner.trace.clone(),
+            self.inner.shared.clone(),
         ))
     }
 }

@@ -4,6 +4,7 @@
 //! BOOKMARKs when idle; an ERROR event (410 Expired) when the start revision was compacted.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
@@ -12,18 +13,19 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 use super::error::ApiError;
 use super::params::{Selectors, WatchParams};
 use super::resource::Kind;
-use super::server::decode;
+use super::shared::SharedObjects;
 use crate::store::{ChangeKind, Watcher};
 use crate::trace::{Actor, StepDraft, TraceBus};
 
 /// How often an idle watch with bookmarks enabled reports the current revision.
 pub const BOOKMARK_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Objects come as `Arc`s: every in-process watcher of one revision shares one decoded object.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WatchEvent<K> {
-    Added(K),
-    Modified(K),
-    Deleted(K),
+    Added(Arc<K>),
+    Modified(Arc<K>),
+    Deleted(Arc<K>),
     /// The stream has seen everything up to this resourceVersion.
     Bookmark(String),
     /// The stream ends after this (e.g. 410 Expired: re-list).
@@ -46,8 +48,9 @@ impl<K> WatchEvent<K> {
 pub struct WatchStream<K> {
     /// `Err` when the start revision was already compacted: one ERROR event, then the end.
     watcher: Result<Watcher, ApiError>,
-    initial: VecDeque<K>,
+    initial: VecDeque<Arc<K>>,
     selectors: Selectors,
+    shared: Arc<SharedObjects>,
     bookmarks: Option<(Interval, u64)>,
     deadline: Option<Instant>,
     client: Actor,
@@ -58,11 +61,12 @@ pub struct WatchStream<K> {
 impl<K: Kind> WatchStream<K> {
     pub(crate) fn new(
         watcher: Result<Watcher, ApiError>,
-        initial: Vec<K>,
+        initial: Vec<Arc<K>>,
         selectors: Selectors,
         params: &WatchParams,
         client: Actor,
         trace: TraceBus,
+        shared: Arc<SharedObjects>,
     ) -> Self {
         let bookmarks = params.allow_bookmarks.then(|| {
             let mut tick =
@@ -74,6 +78,7 @@ impl<K: Kind> WatchStream<K> {
             watcher,
             initial: initial.into(),
             selectors,
+            shared,
             bookmarks,
             deadline: params.timeout.map(|t| Instant::now() + t),
             client,
@@ -117,7 +122,7 @@ impl<K: Kind> WatchStream<K> {
                 biased;
                 change = watcher.next() => match change {
                     Some(Ok(ev)) => {
-                        if let Some(out) = translate::<K>(&ev, &self.selectors) {
+                        if let Some(out) = translate::<K>(&ev, &self.selectors, &self.shared) {
                             let out = match out {
                                 Ok(out) => out,
                                 Err(e) => {
@@ -170,16 +175,21 @@ impl<K: Kind> WatchStream<K> {
 fn translate<K: Kind>(
     ev: &crate::store::Event,
     selectors: &Selectors,
+    shared: &SharedObjects,
 ) -> Option<Result<WatchEvent<K>, ApiError>> {
     let decoded = (|| -> Result<Option<WatchEvent<K>>, ApiError> {
         match ev.kind {
             ChangeKind::Put => {
-                let cur: K = decode(&ev.value, ev.rev)?;
-                let now_in = selectors.matches(&cur);
+                let cur: Arc<K> = shared.get(&ev.key, ev.rev, &ev.value)?;
+                let now_in = selectors.matches(&*cur);
                 let was_in = match &ev.prev {
                     None => false,
                     Some(_) if selectors.is_everything() => true,
-                    Some(prev) => selectors.matches(&decode::<K>(&prev.value, prev.mod_rev)?),
+                    Some(prev) => selectors.matches(&*shared.get::<K>(
+                        &prev.key,
+                        prev.mod_rev,
+                        &prev.value,
+                    )?),
                 };
                 Ok(match (was_in, now_in) {
                     (false, true) => Some(WatchEvent::Added(cur)),
@@ -193,9 +203,9 @@ fn translate<K: Kind>(
                     return Ok(None);
                 };
                 // The last state, at the revision of its deletion (as kube-apiserver sends it).
-                let last: K = decode(&prev.value, ev.rev)?;
+                let last: Arc<K> = shared.get(&ev.key, ev.rev, &prev.value)?;
                 Ok(selectors
-                    .matches(&last)
+                    .matches(&*last)
                     .then_some(WatchEvent::Deleted(last)))
             }
         }

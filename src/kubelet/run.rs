@@ -448,9 +448,8 @@ impl Kubelet {
         }
     }
 
-    pub(crate) fn dispatch(self: &Arc<Self>, pod: Pod, stop: &CancellationToken) {
+    pub(crate) fn dispatch(self: &Arc<Self>, pod: Arc<Pod>, stop: &CancellationToken) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let pod = Arc::new(pod);
         let mut workers = self.workers();
         if let Some(w) = workers.get(&uid) {
             let _ = w.pod.send(Some(pod));

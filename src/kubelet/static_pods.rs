@@ -189,7 +189,7 @@ impl Kubelet {
     fn start_static(self: &Arc<Self>, pod: &Arc<Pod>, stop: &CancellationToken) {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         self.static_uids().insert(uid);
-        self.dispatch((**pod).clone(), stop);
+        self.dispatch(pod.clone(), stop);
     }
 
     async fn stop_static(&self, pod: &Pod) {

@@ -205,7 +205,7 @@ impl Scheduler {
                 Event::Init => seen.clear(),
                 Event::InitApply(node) | Event::Apply(node) => {
                     seen.insert(node.metadata.name.clone().unwrap_or_default());
-                    self.cache().upsert_node(Arc::new(node));
+                    self.cache().upsert_node(node);
                     self.queue.on_cluster_event(ClusterEvent::NodeChanged);
                 }
                 Event::InitDone => {
@@ -279,7 +279,7 @@ impl Scheduler {
                             }
                             Some(_) => None,
                         };
-                        cache.add_pod(Arc::new(pod), &node);
+                        cache.add_pod(pod, &node);
                         event
                     };
                     if let Some(event) = event {
@@ -303,9 +303,7 @@ impl Scheduler {
         while let Some(ev) = stream.next().await {
             let Ok(ev) = ev else { continue };
             match ev {
-                Event::InitApply(pod) | Event::Apply(pod) if is_ours(&pod) => {
-                    self.queue.add(Arc::new(pod))
-                }
+                Event::InitApply(pod) | Event::Apply(pod) if is_ours(&pod) => self.queue.add(pod),
                 Event::InitApply(pod) | Event::Apply(pod) | Event::Delete(pod) => {
                     self.queue.delete(&pod_key(&pod));
                 }

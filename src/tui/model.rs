@@ -60,7 +60,7 @@ impl<K: Kind> Objects<K> {
             }
             watcher::Event::InitApply(obj) => {
                 if let Some(r) = &mut self.relist {
-                    r.insert(key_of(&obj), Arc::new(obj));
+                    r.insert(key_of(&*obj), obj);
                 }
                 Vec::new()
             }
@@ -83,13 +83,13 @@ impl<K: Kind> Objects<K> {
                 changes
             }
             watcher::Event::Apply(obj) => {
-                let k = key_of(&obj);
-                let new = Arc::new(obj);
+                let k = key_of(&*obj);
+                let new = obj;
                 let old = self.items.insert(k.clone(), new.clone());
                 vec![(k, old, Some(new))]
             }
             watcher::Event::Delete(obj) => {
-                let k = key_of(&obj);
+                let k = key_of(&*obj);
                 let old = self.items.remove(&k);
                 vec![(k, old, None)]
             }
@@ -206,17 +206,25 @@ mod tests {
     #[test]
     fn requests_follow_binding_deletion_and_relists() {
         let mut m = Model::default();
-        m.apply_pod(watcher::Event::Apply(pod("a", None, "500m")));
+        m.apply_pod(watcher::Event::Apply(pod("a", None, "500m").into()));
         assert_eq!(m.requested("node-1").milli_cpu, 0);
-        m.apply_pod(watcher::Event::Apply(pod("a", Some("node-1"), "500m")));
-        m.apply_pod(watcher::Event::Apply(pod("b", Some("node-1"), "250m")));
+        m.apply_pod(watcher::Event::Apply(
+            pod("a", Some("node-1"), "500m").into(),
+        ));
+        m.apply_pod(watcher::Event::Apply(
+            pod("b", Some("node-1"), "250m").into(),
+        ));
         assert_eq!(m.requested("node-1").milli_cpu, 750);
         assert_eq!(m.requested("node-1").pods, 2);
-        m.apply_pod(watcher::Event::Delete(pod("a", Some("node-1"), "500m")));
+        m.apply_pod(watcher::Event::Delete(
+            pod("a", Some("node-1"), "500m").into(),
+        ));
         assert_eq!(m.requested("node-1").milli_cpu, 250);
         // A re-list that no longer has b.
         m.apply_pod(watcher::Event::Init);
-        m.apply_pod(watcher::Event::InitApply(pod("c", Some("node-1"), "1")));
+        m.apply_pod(watcher::Event::InitApply(
+            pod("c", Some("node-1"), "1").into(),
+        ));
         m.apply_pod(watcher::Event::InitDone);
         assert_eq!(m.requested("node-1").milli_cpu, 1000);
         assert_eq!(m.pods.items.len(), 1);

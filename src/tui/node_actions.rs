@@ -243,7 +243,10 @@ mod tests {
                 serde_json::json!({"metadata": {"name": format!("node-{i}")}}),
             )
             .unwrap();
-            update(&mut s, Action::Node(Box::new(watcher::Event::Apply(node))));
+            update(
+                &mut s,
+                Action::Node(Box::new(watcher::Event::Apply(node.into()))),
+            );
         }
         s
     }
@@ -258,7 +261,7 @@ mod tests {
             "spec": {"containers": containers, "nodeName": "node-1"},
         }))
         .unwrap();
-        update(s, Action::Pod(Box::new(watcher::Event::Apply(pod))));
+        update(s, Action::Pod(Box::new(watcher::Event::Apply(pod.into()))));
     }
 
     fn cmd(s: &mut State, c: Command) -> Option<Effect> {

@@ -892,7 +892,7 @@ mod tests {
         let mut s = state();
         update(
             &mut s,
-            Action::Pod(Box::new(watcher::Event::Apply(pod("web")))),
+            Action::Pod(Box::new(watcher::Event::Apply(pod("web").into()))),
         );
         update(&mut s, Action::Command(Command::Edit));
         {
@@ -946,7 +946,10 @@ mod tests {
     fn the_filter_narrows_the_list_as_it_is_typed_and_esc_clears_it() {
         let mut s = state();
         for n in ["api", "crasher", "web"] {
-            update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(pod(n)))));
+            update(
+                &mut s,
+                Action::Pod(Box::new(watcher::Event::Apply(pod(n).into()))),
+            );
         }
         update(&mut s, Action::Command(Command::Filter));
         assert_eq!(s.mode(), Mode::Prompt);
@@ -1016,7 +1019,10 @@ mod tests {
         let mut s = state();
         let node: k8s_openapi::api::core::v1::Node =
             serde_json::from_value(serde_json::json!({"metadata": {"name": "node-1"}})).unwrap();
-        update(&mut s, Action::Node(Box::new(watcher::Event::Apply(node))));
+        update(
+            &mut s,
+            Action::Node(Box::new(watcher::Event::Apply(node.into()))),
+        );
         update(&mut s, Action::Command(Command::CommandLine));
         typed(&mut s, "cordon node-1");
         assert_eq!(
@@ -1040,7 +1046,7 @@ mod tests {
         let mut s = state();
         update(
             &mut s,
-            Action::Pod(Box::new(watcher::Event::Apply(pod("web")))),
+            Action::Pod(Box::new(watcher::Event::Apply(pod("web").into()))),
         );
         assert_eq!(update(&mut s, Action::Command(Command::Delete)), None);
         assert_eq!(s.mode(), Mode::Confirm);
@@ -1057,14 +1063,17 @@ mod tests {
     fn selection_moves_and_survives_a_deleted_pod() {
         let mut s = state();
         for n in ["a", "b", "c"] {
-            update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(pod(n)))));
+            update(
+                &mut s,
+                Action::Pod(Box::new(watcher::Event::Apply(pod(n).into()))),
+            );
         }
         assert_eq!(s.selected.as_ref().unwrap().1, "a");
         update(&mut s, Action::Command(Command::Down));
         assert_eq!(s.selected.as_ref().unwrap().1, "b");
         update(
             &mut s,
-            Action::Pod(Box::new(watcher::Event::Delete(pod("b")))),
+            Action::Pod(Box::new(watcher::Event::Delete(pod("b").into()))),
         );
         update(&mut s, Action::Command(Command::Down));
         assert_eq!(s.selected.as_ref().unwrap().1, "c");
@@ -1077,7 +1086,7 @@ mod tests {
         let mut s = state();
         update(
             &mut s,
-            Action::Pod(Box::new(watcher::Event::Apply(pod("web")))),
+            Action::Pod(Box::new(watcher::Event::Apply(pod("web").into()))),
         );
         let key = ("default".to_string(), "web".to_string());
         let first = update(&mut s, Action::Command(Command::Logs));

@@ -430,7 +430,7 @@ fn event_line<K: Kind + Printable>(
             Some(include) => {
                 let rv = o.metadata().resource_version.clone().unwrap_or_default();
                 let t = table::table_of(
-                    std::slice::from_ref(o),
+                    std::slice::from_ref(&**o),
                     Timestamp::now(),
                     include,
                     &rv,
@@ -438,7 +438,7 @@ fn event_line<K: Kind + Printable>(
                 );
                 serde_json::to_value(t).unwrap_or_default()
             }
-            None => serde_json::to_value(o).unwrap_or_default(),
+            None => serde_json::to_value(&**o).unwrap_or_default(),
         },
         WatchEvent::Bookmark(rv) => json!({
             "kind": K::KIND, "apiVersion": K::API_VERSION, "metadata": {"resourceVersion": rv},

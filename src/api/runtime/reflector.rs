@@ -102,7 +102,7 @@ impl<K: Kind> Writer<K> {
             Event::Init => self.buffer = Some(HashMap::new()),
             Event::InitApply(obj) => {
                 if let Some(buffer) = &mut self.buffer {
-                    buffer.insert(key_of(obj), Arc::new(obj.clone()));
+                    buffer.insert(key_of(&**obj), obj.clone());
                 }
             }
             Event::InitDone => {
@@ -113,11 +113,11 @@ impl<K: Kind> Writer<K> {
             }
             Event::Apply(obj) => {
                 let mut objects = self.objects.write().unwrap_or_else(|p| p.into_inner());
-                objects.insert(key_of(obj), Arc::new(obj.clone()));
+                objects.insert(key_of(&**obj), obj.clone());
             }
             Event::Delete(obj) => {
                 let mut objects = self.objects.write().unwrap_or_else(|p| p.into_inner());
-                objects.remove(&key_of(obj));
+                objects.remove(&key_of(&**obj));
             }
         }
     }

@@ -3,6 +3,7 @@
 //! changes. When the watch is compacted away (410) or dropped for being slow, it re-lists and starts
 //! over with `Init`, so a consumer rebuilding state from `Init..InitDone` never misses a change.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::Stream;
@@ -13,18 +14,19 @@ use crate::api::params::{ListParams, WatchParams};
 use crate::api::resource::Kind;
 use crate::api::{Api, WatchEvent};
 
+/// Objects come as `Arc`s shared with every other in-process watcher of the same revision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event<K> {
     /// A (re-)list starts: the consumer's view is about to be replaced.
     Init,
     /// An object of the list.
-    InitApply(K),
+    InitApply(Arc<K>),
     /// The list is complete; live changes follow.
     InitDone,
     /// An object was added or changed.
-    Apply(K),
+    Apply(Arc<K>),
     /// An object was deleted (its last state).
-    Delete(K),
+    Delete(Arc<K>),
 }
 
 /// Wait between failed list attempts, doubling to a cap.

@@ -46,7 +46,7 @@ fn node(i: usize) -> Node {
 fn state(theme: Theme) -> State {
     let mut s = State::new(info(), theme, "2026-01-01T00:10:00Z".parse().unwrap());
     let mut nodes = vec![watcher::Event::Init];
-    nodes.extend((1..=3).map(|i| watcher::Event::InitApply(node(i))));
+    nodes.extend((1..=3).map(|i| watcher::Event::InitApply(node(i).into())));
     nodes.push(watcher::Event::InitDone);
     for ev in nodes {
         update(&mut s, Action::Node(Box::new(ev)));
@@ -163,7 +163,10 @@ fn with_pod(mut s: State, pod: Pod, steps: Vec<Arc<Step>>) -> State {
     for st in steps {
         update(&mut s, Action::Step(st));
     }
-    update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(pod))));
+    update(
+        &mut s,
+        Action::Pod(Box::new(watcher::Event::Apply(pod.into()))),
+    );
     s
 }
 
@@ -385,7 +388,7 @@ fn filter_prompt() {
     let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
     update(
         &mut s,
-        Action::Pod(Box::new(watcher::Event::Apply(pending_pod()))),
+        Action::Pod(Box::new(watcher::Event::Apply(pending_pod().into()))),
     );
     update(&mut s, Action::Command(Command::Filter));
     for c in "too".chars() {
@@ -437,7 +440,7 @@ fn describe_with_events() {
     .unwrap();
     update(
         &mut s,
-        Action::Event(Box::new(watcher::Event::Apply(event))),
+        Action::Event(Box::new(watcher::Event::Apply(event.into()))),
     );
     update(&mut s, Action::Command(Command::Describe));
     insta::assert_snapshot!("describe_100x40", draw(&s, 100, 40).backend());
@@ -609,7 +612,10 @@ fn a_click_selects_the_pod_row_or_node_under_it_and_the_wheel_scrolls() {
     let mut s = with_pod(state(Theme::dark()), running_pod(), hello_steps());
     let mut second = running_pod();
     second.metadata.name = Some("world".into());
-    update(&mut s, Action::Pod(Box::new(watcher::Event::Apply(second))));
+    update(
+        &mut s,
+        Action::Pod(Box::new(watcher::Event::Apply(second.into()))),
+    );
     let t = draw(&s, 200, 50);
     let text = t.backend().to_string();
     let row_of = |needle: &str| {
