@@ -139,7 +139,11 @@ proptest! {
                     let got: Vec<_> = items.iter().map(|kv| (kv.key.to_string(), kv.value.clone(), kv.mod_rev)).collect();
                     let want: Vec<_> = model.iter().filter(|(k, _)| k.starts_with("/registry/pods/"))
                         .map(|(k, r)| (k.clone(), r.value.clone(), r.mod_rev)).collect();
-                    prop_assert_eq!(got, want);
+                    prop_assert_eq!(&got, &want);
+                    let (lazy, lazy_at) = store.list_lazily("/registry/pods/").unwrap();
+                    prop_assert_eq!(lazy_at, rev);
+                    let lazy: Vec<_> = lazy.map(|kv| kv.map(|kv| (kv.key.to_string(), kv.value, kv.mod_rev))).collect::<Result<_, _>>().unwrap();
+                    prop_assert_eq!(lazy, want);
                     continue;
                 }
             };
@@ -179,4 +183,45 @@ proptest! {
             replay_matches(&store, "/registry/pods/", from, &history[from as usize], &model);
         }
     }
+}
+
+/// A lazy list reads from the snapshot it was opened on: writes that land while its reader
+/// works through it are not in it (they arrive on the watch from the list's revision).
+#[test]
+fn a_lazy_list_keeps_its_snapshot_while_writes_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), TraceBus::quiet()).unwrap();
+    for i in 0..300 {
+        store
+            .write_blocking(Op::Create {
+                key: format!("/registry/pods/default/p{i:03}"),
+                value: Bytes::from(vec![1]),
+            })
+            .unwrap();
+    }
+    store
+        .write_blocking(Op::Create {
+            key: "/registry/services/default/s".into(),
+            value: Bytes::from(vec![1]),
+        })
+        .unwrap();
+    let (mut items, at) = store.list_lazily("/registry/pods/").unwrap();
+    let first = items.next().unwrap().unwrap();
+    assert_eq!(&*first.key, "/registry/pods/default/p000");
+    store
+        .write_blocking(Op::Delete {
+            key: "/registry/pods/default/p299".into(),
+            expected: None,
+        })
+        .unwrap();
+    store
+        .write_blocking(Op::Create {
+            key: "/registry/pods/default/p300".into(),
+            value: Bytes::from(vec![1]),
+        })
+        .unwrap();
+    let rest: Vec<_> = items.map(|kv| kv.unwrap().key.to_string()).collect();
+    assert_eq!(rest.len(), 299, "the snapshot's 300 pods, nothing after");
+    assert_eq!(rest.last().unwrap(), "/registry/pods/default/p299");
+    assert!(at < store.revision().unwrap());
 }

@@ -17,6 +17,7 @@ pub mod runtime;
 pub mod selector;
 pub mod server;
 mod shared;
+mod shrink;
 pub mod strategic;
 pub mod validation;
 pub mod watch;

@@ -42,6 +42,9 @@ pub trait Kind:
     /// Defaults applied on create (uid, timestamps and resourceVersion are the server's job).
     fn default_on_create(&mut self) {}
 
+    /// Gives back the spare capacity decoding left, for objects that will be kept long.
+    fn shrink_to_fit(&mut self) {}
+
     fn validate_create(&self) -> Vec<FieldError> {
         validation::validate_object_meta(
             self.metadata(),
@@ -184,6 +187,10 @@ impl Kind for Pod {
         defaults::default_pod(self);
     }
 
+    fn shrink_to_fit(&mut self) {
+        super::shrink::pod(self);
+    }
+
     fn validate_create(&self) -> Vec<FieldError> {
         validation::validate_pod_create(self)
     }
@@ -233,6 +240,10 @@ impl Kind for Node {
     const REGISTRY: &'static str = "minions";
     const NAMESPACED: bool = false;
     const FIELD_LABELS: &'static [&'static str] = &["metadata.name", "spec.unschedulable"];
+
+    fn shrink_to_fit(&mut self) {
+        super::shrink::node(self);
+    }
 
     fn field_value(&self, field: &str) -> Option<String> {
         match field {

@@ -429,9 +429,9 @@ impl ApiServer {
         })
     }
 
-    /// Like [`list`](Self::list), for a list-watch: each object is decoded (and matched against
-    /// the selectors) only when the iterator reaches it, so the list holds stored bytes rather
-    /// than all of them decoded at once, and it is the object every in-process watcher of that
+    /// Like [`list`](Self::list), for a list-watch: each object is read from the store's snapshot
+    /// and decoded (and matched against the selectors) only when the iterator reaches it, so
+    /// the list is never held whole, and it is the object every in-process watcher of that
     /// revision shares (see [`SharedObjects`]). Also returns the list's revision.
     pub fn list_lazily<K: Kind>(
         &self,
@@ -451,10 +451,14 @@ impl ApiServer {
         let (kvs, rev) = self
             .inner
             .store
-            .list(&prefix_of::<K>(namespace))
+            .list_lazily(&prefix_of::<K>(namespace))
             .map_err(ApiError::from_store)?;
         let shared = self.inner.shared.clone();
-        let items = kvs.into_iter().filter_map(move |kv| {
+        let items = kvs.filter_map(move |kv| {
+            let kv = match kv {
+                Ok(kv) => kv,
+                Err(e) => return Some(Err(ApiError::from_store(e))),
+            };
             match shared.get::<K>(&kv.key, kv.mod_rev, &kv.value) {
                 Ok(obj) if selectors.matches(&*obj) => Some(Ok(obj)),
                 Ok(_) => None,

@@ -47,7 +47,10 @@ impl SharedObjects {
             return Ok(obj);
         }
         // Decoded outside the lock: readers of other objects do not wait for this one.
-        let obj: Arc<K> = Arc::new(decode(value, rev)?);
+        let mut decoded: K = decode(value, rev)?;
+        // Kept by the components for as long as the object lives: no spare room.
+        decoded.shrink_to_fit();
+        let obj = Arc::new(decoded);
         let mut map = self.map();
         if let Some(theirs) = map.entries.get(&id).and_then(upgrade::<K>) {
             // Another reader decoded it meanwhile: share theirs.

@@ -255,6 +255,26 @@ impl Store {
         Ok((out, rev))
     }
 
+    /// Like [`list`](Self::list), but read as the iterator is taken, from one read snapshot that
+    /// the iterator holds: a list of 10,000 pods does not sit in memory as one `Vec` while its
+    /// reader works through it (a list-watch's initial list). Hold it only while consuming it:
+    /// an open snapshot keeps the pages it reads from being reused by later commits.
+    pub fn list_lazily(&self, prefix: &str) -> Result<(ListIter, u64), StoreError> {
+        let txn = self.inner.db.begin_read().map_err(storage)?;
+        let rev = meta_in(&txn, META_REVISION)?;
+        let objects = txn.open_table(OBJECTS).map_err(storage)?;
+        let range = objects.range(prefix..).map_err(storage)?;
+        Ok((
+            ListIter {
+                range,
+                prefix: prefix.into(),
+                _snapshot: (objects, txn),
+                done: false,
+            },
+            rev,
+        ))
+    }
+
     /// The revision of the last committed write.
     pub fn revision(&self) -> Result<u64, StoreError> {
         let txn = self.inner.db.begin_read().map_err(storage)?;
@@ -354,7 +374,7 @@ impl Drop for Inner {
 /// Opens a redb file as a kubox store, creating the tables when `create` and the file is new.
 /// redb's page cache. Its default (1 GiB) would let the cache grow with the store; 32 MiB holds
 /// 10,000 pods' pages, and what falls out is still in the kernel's page cache.
-const REDB_CACHE_BYTES: usize = 32 << 20;
+const REDB_CACHE_BYTES: usize = 8 << 20;
 
 /// A damaged file, or one that is not a kubox store, is reported and never rewritten.
 pub(crate) fn open_db(path: &Path, create: bool) -> Result<Database, OpenError> {
@@ -475,5 +495,42 @@ fn damaged(path: &Path, detail: impl std::fmt::Display) -> OpenError {
     OpenError::Damaged {
         path: path.to_path_buf(),
         detail: detail.to_string(),
+    }
+}
+
+/// The objects under a prefix, read from one snapshot as they are taken
+/// ([`Store::list_lazily`]).
+pub struct ListIter {
+    range: redb::Range<'static, &'static str, &'static [u8]>,
+    prefix: Box<str>,
+    /// The snapshot the range reads from, kept open for as long as the iterator lives.
+    _snapshot: (
+        redb::ReadOnlyTable<&'static str, &'static [u8]>,
+        redb::ReadTransaction,
+    ),
+    done: bool,
+}
+
+impl Iterator for ListIter {
+    type Item = Result<KeyValue, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let item = match self.range.next()? {
+            Ok((k, v)) => {
+                let key = k.value();
+                if !key.starts_with(&*self.prefix) {
+                    self.done = true;
+                    return None;
+                }
+                codec::decode_object(key, v.value())
+                    .ok_or_else(|| StoreError::Storage(format!("unreadable record at {key}")))
+            }
+            Err(e) => Err(storage(e)),
+        };
+        self.done = item.is_err();
+        Some(item)
     }
 }

@@ -84,9 +84,11 @@ struct SimContainer {
 
 #[derive(Default)]
 struct World {
-    containers: HashMap<String, SimContainer>,
-    /// Container (and sandbox) IDs by pod uid, so one pod's status does not scan them all.
-    by_pod: HashMap<String, std::collections::BTreeSet<String>>,
+    /// Boxed: the map's spare buckets then cost a pointer each, not a whole container.
+    containers: HashMap<String, Box<SimContainer>>,
+    /// Container (and sandbox) IDs by pod uid, sorted, so one pod's status does not scan them
+    /// all. A pod has a handful: a sorted `Vec`, not a `BTreeSet` node per pod.
+    by_pod: HashMap<String, Vec<String>>,
     images: HashSet<String>,
     next_id: u64,
     next_ip: u32,
@@ -129,17 +131,17 @@ fn parse_exit(text: &str) -> Option<(i32, Duration)> {
 
 impl World {
     fn insert(&mut self, id: String, c: SimContainer) {
-        self.by_pod
-            .entry(c.pod.uid.clone())
-            .or_default()
-            .insert(id.clone());
-        self.containers.insert(id, c);
+        let ids = self.by_pod.entry(c.pod.uid.clone()).or_default();
+        if let Err(at) = ids.binary_search(&id) {
+            ids.insert(at, id.clone());
+        }
+        self.containers.insert(id, Box::new(c));
     }
 
-    fn remove(&mut self, id: &str) -> Option<SimContainer> {
+    fn remove(&mut self, id: &str) -> Option<Box<SimContainer>> {
         let c = self.containers.remove(id)?;
         if let Some(ids) = self.by_pod.get_mut(&c.pod.uid) {
-            ids.remove(id);
+            ids.retain(|other| other != id);
             if ids.is_empty() {
                 self.by_pod.remove(&c.pod.uid);
             }
@@ -230,9 +232,9 @@ impl SimRuntime {
                 .get(uid)
                 .into_iter()
                 .flatten()
-                .filter_map(|id| w.containers.get(id))
+                .filter_map(|id| w.containers.get(id).map(|c| &**c))
                 .collect(),
-            None => w.containers.values().collect(),
+            None => w.containers.values().map(|c| &**c).collect(),
         };
         for c in chosen.into_iter().filter(|c| c.node == node) {
             let entry = by_pod
