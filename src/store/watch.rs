@@ -19,8 +19,12 @@ use super::{Event, StoreError};
 /// The events of one commit, in revision order.
 pub type Batch = Arc<[Arc<Event>]>;
 
-/// How many commits a watcher may lag behind before it is dropped, by default.
-pub const FANOUT_BUFFER: usize = 16 * 1024;
+/// How many commits a watcher may lag behind before it is dropped (a list-watch then re-lists),
+/// by default. A slot keeps its commit's values (and their previous values) alive until it is
+/// overwritten, so the ring's length is memory: 16,384 commits of pods held ~20 MB after a
+/// burst of 10,000 pods. kube-apiserver's watch cache keeps far fewer (100 events per resource
+/// by default).
+pub const FANOUT_BUFFER: usize = 2 * 1024;
 
 pub(crate) struct Hub {
     tx: broadcast::Sender<Batch>,
