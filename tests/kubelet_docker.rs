@@ -339,9 +339,12 @@ async fn a_pod_runs_in_docker_with_kubernetes_names_and_labels() {
         return;
     };
     let start = Instant::now();
-    let created = env
-        .create(shell_pod("web", "Always", "exec sleep 300"))
-        .await;
+    let mut web = shell_pod("web", "Always", "exec sleep 300");
+    web["spec"]["containers"][0]["env"] = json!([
+        {"name": "MY_POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+        {"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+    ]);
+    let created = env.create(web).await;
     let pod = env.until("web", "ran", |p| phase(p) == "Running").await;
     eprintln!(
         "create → Running on Docker (1 container + sandbox): {} ms",
@@ -370,7 +373,7 @@ async fn a_pod_runs_in_docker_with_kubernetes_names_and_labels() {
     assert!(inspected.state.as_ref().unwrap().running.unwrap());
     let images = env.rt.client().inspect_image(TEST_IMAGE).await.unwrap();
     assert_eq!(app["imageID"].as_str(), images.id.as_deref());
-    let labels = inspected.config.unwrap().labels.unwrap();
+    let labels = inspected.config.as_ref().unwrap().labels.clone().unwrap();
     assert_eq!(labels[LABEL_POD_NAME], "web");
     assert_eq!(labels[LABEL_POD_NAMESPACE], "default");
     assert_eq!(labels[LABEL_POD_UID], uid);
@@ -409,6 +412,13 @@ async fn a_pod_runs_in_docker_with_kubernetes_names_and_labels() {
     assert!(!sandbox_ip.is_empty());
     assert_eq!(status["podIP"], sandbox_ip);
     assert_eq!(status["podIPs"][0]["ip"], sandbox_ip);
+    // The env's fieldRefs, the pod IP among them, as the container got them.
+    let app_env = inspected.config.as_ref().unwrap().env.clone().unwrap();
+    assert!(app_env.contains(&"MY_POD=web".to_string()), "{app_env:?}");
+    assert!(
+        app_env.contains(&format!("MY_IP={sandbox_ip}")),
+        "{app_env:?}"
+    );
     assert_eq!(status["hostIP"], "172.18.0.2");
     assert_eq!(
         inspected.host_config.unwrap().network_mode.unwrap(),

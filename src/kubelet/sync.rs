@@ -330,8 +330,16 @@ impl Kubelet {
                 None => return None,
             }
         };
-        // The pod IP the containers' env may name: the sandbox's, asked once for all of them.
-        let pod_ip = if actions.start.is_empty() {
+        let spec = pod.spec.as_ref()?;
+        // The pod IP the containers' env or postStart hook may name: the sandbox's, asked of
+        // the runtime once for all of them, and only when one of them needs it (another round
+        // trip to the daemon on the way to Running otherwise).
+        let needs_ip = actions
+            .start
+            .iter()
+            .filter_map(|name| spec_container(spec, name))
+            .any(names_pod_ip);
+        let pod_ip = if !needs_ip {
             String::new()
         } else if actions.create_sandbox {
             self.runtime
@@ -347,7 +355,6 @@ impl Kubelet {
                 .unwrap_or_default()
         };
         let mut wake: Option<Instant> = None;
-        let spec = pod.spec.as_ref()?;
         for name in &actions.start {
             let Some(container) = spec_container(spec, name) else {
                 continue;
@@ -996,6 +1003,24 @@ fn grace_period(pod: &Pod) -> Duration {
     Duration::from_secs(secs.max(0) as u64)
 }
 
+/// Whether starting `container` needs the pod's IP: its env names `status.podIP(s)`, or its
+/// postStart hook is an HTTP GET without a host (which goes to the pod IP).
+fn names_pod_ip(container: &Container) -> bool {
+    let env = container.env.iter().flatten().any(|e| {
+        e.value_from
+            .as_ref()
+            .and_then(|f| f.field_ref.as_ref())
+            .is_some_and(|f| f.field_path.starts_with("status.podIP"))
+    });
+    let hook = container
+        .lifecycle
+        .as_ref()
+        .and_then(|l| l.post_start.as_ref())
+        .and_then(|h| h.http_get.as_ref())
+        .is_some_and(|g| g.host.is_none());
+    env || hook
+}
+
 /// `env` with `valueFrom.fieldRef` resolved (pod name, namespace, uid, IP, node name, host IP,
 /// service account) and literal values as given; `$(VAR)` references are expanded as Kubernetes
 /// does for earlier variables.
@@ -1119,6 +1144,7 @@ mod tests {
         }))
         .unwrap();
         let c = &pod.spec.as_ref().unwrap().containers[0];
+        assert!(names_pod_ip(c), "its env names status.podIP");
         let env = resolve_env(&pod, c, "10.88.0.2", "172.18.0.2");
         let got: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v}")).collect();
         assert_eq!(
@@ -1132,6 +1158,26 @@ mod tests {
                 "APP=x"
             ]
         );
+    }
+
+    #[test]
+    fn the_pod_ip_is_asked_for_only_when_a_container_names_it() {
+        let container = |extra: serde_json::Value| -> Container {
+            let mut c = json!({"name": "app", "image": "busybox"});
+            c.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(c).unwrap()
+        };
+        assert!(!names_pod_ip(&container(json!({}))));
+        assert!(!names_pod_ip(&container(json!({"env": [
+            {"name": "N", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]}))));
+        assert!(names_pod_ip(&container(json!({"env": [
+            {"name": "IPS", "valueFrom": {"fieldRef": {"fieldPath": "status.podIPs"}}}]}))));
+        assert!(names_pod_ip(&container(json!({"lifecycle": {"postStart":
+            {"httpGet": {"path": "/", "port": 80}}}}))));
+        assert!(!names_pod_ip(&container(json!({"lifecycle": {"postStart":
+            {"httpGet": {"host": "example", "path": "/", "port": 80}}}}))));
     }
 
     #[test]

@@ -46,6 +46,8 @@ mod pull;
 pub mod tarball;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bollard::Docker;
@@ -102,6 +104,10 @@ pub struct DockerRuntime {
     docker: Docker,
     /// The cluster's id: the value of `io.kubox.cluster` on what this runtime creates and lists.
     cluster: String,
+    /// The pause image was there at the last sandbox: the next one does not ask the daemon
+    /// again (a round trip on every pod's way to Running). Cleared when a sandbox cannot be
+    /// created, so an image removed by hand is imported again on the retry.
+    pause_present: Arc<AtomicBool>,
 }
 
 impl DockerRuntime {
@@ -123,6 +129,7 @@ impl DockerRuntime {
         DockerRuntime {
             docker: self.docker.clone(),
             cluster: cluster.to_string(),
+            pause_present: self.pause_present.clone(),
         }
     }
 
@@ -157,6 +164,7 @@ impl DockerRuntime {
             Ok(Ok(docker)) => Ok(DockerRuntime {
                 docker,
                 cluster: cluster.to_string(),
+                pause_present: Arc::default(),
             }),
             Ok(Err(e)) => Err(unreachable(&e)),
             Err(_) => Err(RuntimeError::Unavailable(format!(
@@ -335,7 +343,10 @@ impl Runtime for DockerRuntime {
     }
 
     async fn run_sandbox(&self, config: &SandboxConfig) -> RuntimeResult<String> {
-        self.ensure_pause_image().await?;
+        if !self.pause_present.load(Ordering::Relaxed) {
+            self.ensure_pause_image().await?;
+            self.pause_present.store(true, Ordering::Relaxed);
+        }
         let name = docker_name(SANDBOX_CONTAINER_NAME, &config.pod, config.attempt);
         let body = ContainerCreateBody {
             image: Some(PAUSE_IMAGE.into()),
@@ -369,7 +380,9 @@ impl Runtime for DockerRuntime {
             }),
             ..Default::default()
         };
-        let id = self.create(&name, body).await?;
+        let id = self.create(&name, body).await.inspect_err(|_| {
+            self.pause_present.store(false, Ordering::Relaxed);
+        })?;
         if let Err(e) = self.docker.start_container(&id, None).await {
             // A sandbox that cannot run holds nothing: do not leave it behind.
             let _ = self.remove_container(&id).await;
