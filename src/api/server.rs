@@ -407,25 +407,13 @@ impl ApiServer {
         namespace: Option<&str>,
         params: &ListParams,
     ) -> Result<ObjectList<K>, ApiError> {
-        let selectors = Selectors::parse::<K>(
-            params.label_selector.as_deref(),
-            params.field_selector.as_deref(),
-        )?;
-        let (kvs, rev) = self
-            .inner
-            .store
-            .list(&prefix_of::<K>(namespace))
-            .map_err(ApiError::from_store)?;
-        let mut items = Vec::with_capacity(kvs.len());
-        for kv in &kvs {
-            let obj: K = decode_kv(kv)?;
-            if selectors.matches(&obj) {
-                items.push(obj);
-            }
-        }
+        let (items, resource_version) = self.list_lazily(namespace, params)?;
         Ok(ObjectList {
-            items,
-            resource_version: rev.to_string(),
+            // A copy only of what a component also holds; the rest is the decoded object itself.
+            items: items
+                .map(|obj| obj.map(Arc::unwrap_or_clone))
+                .collect::<Result<_, _>>()?,
+            resource_version,
         })
     }
 
@@ -448,6 +436,21 @@ impl ApiServer {
             params.label_selector.as_deref(),
             params.field_selector.as_deref(),
         )?;
+        let (items, rev) = self.list_selected(namespace, selectors)?;
+        Ok((items, rev.to_string()))
+    }
+
+    fn list_selected<K: Kind>(
+        &self,
+        namespace: Option<&str>,
+        selectors: Selectors,
+    ) -> Result<
+        (
+            impl Iterator<Item = Result<Arc<K>, ApiError>> + Send + use<K>,
+            u64,
+        ),
+        ApiError,
+    > {
         let (kvs, rev) = self
             .inner
             .store
@@ -465,7 +468,7 @@ impl ApiServer {
                 Err(e) => Some(Err(e)),
             }
         });
-        Ok((items, rev.to_string()))
+        Ok((items, rev))
     }
 
     /// PUT: replaces the object. With `metadata.resourceVersion` set it is a conditional write
@@ -968,15 +971,8 @@ impl ApiServer {
         let (initial, from) = match start {
             Some(rv) => (Vec::new(), parse_rv(rv)?),
             None => {
-                let (kvs, rev) = store.list(&prefix).map_err(ApiError::from_store)?;
-                let mut initial = Vec::with_capacity(kvs.len());
-                for kv in &kvs {
-                    let obj: Arc<K> = self.inner.shared.get(&kv.key, kv.mod_rev, &kv.value)?;
-                    if selectors.matches(&*obj) {
-                        initial.push(obj);
-                    }
-                }
-                (initial, rev)
+                let (items, rev) = self.list_selected(namespace, selectors.clone())?;
+                (items.collect::<Result<_, _>>()?, rev)
             }
         };
         let watcher = match store.watch(&prefix, from) {
