@@ -6,9 +6,9 @@
 //! the JSON decode once per watcher. The watch path asks this cache instead: the first reader of
 //! `(key, revision)` decodes it, the others get the same `Arc`. Entries are weak, so an object
 //! lives exactly as long as some component holds it (the cache keeps nothing alive), and dead
-//! entries are swept once the map has grown by a quarter of its live size (at least 256). Until
-//! its sweep, a dead entry still holds its object's outer allocation (a `Weak` keeps the `Arc`'s
-//! block, not the object's contents): ~3 KB for a pod, for at most that quarter of entries.
+//! entries are swept whenever the map has grown by a quarter of its live size (at least 256)
+//! since the last sweep. Until then a dead entry still holds its object's outer allocation (a
+//! `Weak` keeps the `Arc`'s block, not the object's contents): ~3 KB for a pod.
 
 use std::any::Any;
 use std::collections::HashMap;
