@@ -434,13 +434,22 @@ impl Kubelet {
 
     fn set_failure(&self, pref: &PodRef, container: &str, failure: Option<StartFailure>) {
         let mut memory = self.memory();
-        let failures = memory.failures.entry(pref.uid.clone()).or_default();
         match failure {
             Some(f) => {
-                failures.insert(container.to_string(), (f.reason.to_string(), f.message));
+                memory
+                    .failures
+                    .entry(pref.uid.clone())
+                    .or_default()
+                    .insert(container.to_string(), (f.reason.to_string(), f.message));
             }
+            // A pod that starts cleanly keeps no entry (one per running pod otherwise).
             None => {
-                failures.remove(container);
+                if let Some(failures) = memory.failures.get_mut(&pref.uid) {
+                    failures.remove(container);
+                    if failures.is_empty() {
+                        memory.failures.remove(&pref.uid);
+                    }
+                }
             }
         }
     }
