@@ -892,3 +892,58 @@ async fn a_killed_container_is_restarted_per_policy() {
     assert_eq!(c["lastState"]["terminated"]["exitCode"], 137, "{c}");
     assert_eq!(c["lastState"]["terminated"]["reason"], "Error", "{c}");
 }
+
+/// Stopping a kubelet stops its syncs in flight, as stopping its process would: a pod whose
+/// containers were being started stays unstarted (and no status says Running) until the kubelet
+/// runs again, which then finishes the job. Real time: the store's writer is a thread, which a
+/// paused clock would not wait for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_kubelet_abandons_a_sync_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = TraceBus::new(1000);
+    let store = Store::open(dir.path(), trace.clone()).unwrap();
+    let api = ApiServer::new(store, trace);
+    api.bootstrap().await.unwrap();
+    // Every runtime call takes 400 ms: a sync (sandbox, pull, container) is long in flight.
+    let runtime = SimRuntime::new(Duration::from_millis(400));
+    let stop = CancellationToken::new();
+    let kubelet = Kubelet::new(&api, Arc::new(runtime.clone()), kubelet_config(dir.path()));
+    tokio::spawn(kubelet.clone().run(stop.clone()));
+    let env = Env {
+        dir,
+        api,
+        runtime,
+        kubelet,
+        stop,
+    };
+    create(&env, pod_json("slow", "Always", None)).await;
+    let mut seen = pods(&env).get("slow").unwrap();
+    for _ in 0..200 {
+        if app_status(&seen)["state"]["waiting"]["reason"] == "ContainerCreating" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        seen = pods(&env).get("slow").unwrap();
+    }
+    assert_eq!(
+        app_status(&seen)["state"]["waiting"]["reason"],
+        "ContainerCreating"
+    );
+    env.kubelet.set_running(false);
+    // Unstopped, the sync would have the pod Running within ~1.2 s.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let pod = pods(&env).get("slow").unwrap();
+    assert_ne!(phase(&pod), "Running", "no status after the stop");
+    let app_running = env
+        .runtime
+        .list_pods("node-1")
+        .await
+        .unwrap()
+        .iter()
+        .flat_map(|p| &p.containers)
+        .any(|c| c.name == "app" && c.state == kubox::kubelet::runtime::State::Running);
+    assert!(!app_running, "the app was not started after the stop");
+
+    env.kubelet.set_running(true);
+    until(&env, "slow", "ran", |p| phase(p) == "Running").await;
+}

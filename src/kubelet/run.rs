@@ -489,20 +489,33 @@ impl Kubelet {
                 None => {
                     // Gone from the API without our confirmation (a forced delete).
                     if let Some(pod) = &last {
-                        Box::pin(self.terminate(pod, false)).await;
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            () = Box::pin(self.terminate(pod, false)) => {}
+                        }
                     }
                     break;
                 }
                 Some(pod) if pod.metadata.deletion_timestamp.is_some() => {
-                    Box::pin(self.terminate(&pod, true)).await;
+                    // A stopped kubelet stops mid-way, as its process would; started again, it
+                    // finds the pod still marked for deletion and ends it.
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        () = Box::pin(self.terminate(&pod, true)) => {}
+                    }
                     break;
                 }
                 Some(pod) => {
                     self.ensure_probe_workers(&pod);
                     // Boxed: a sync's future is ~9 KB, and a worker waits far longer than it
                     // syncs; unboxed, every idle worker would keep that much (90 MB for 10,000
-                    // pods).
-                    let wake = Box::pin(self.sync_pod(&pod)).await;
+                    // pods). A stopped kubelet abandons a sync in flight, as its process would:
+                    // no container is started and no status written after the stop; started
+                    // again, it plans from what the runtime has.
+                    let wake = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        wake = Box::pin(self.sync_pod(&pod)) => wake,
+                    };
                     last = Some(pod);
                     let wait = wake
                         .map(|at| at.saturating_duration_since(Instant::now()))
