@@ -47,12 +47,17 @@ fn kubelet_config(dir: &std::path::Path) -> KubeletConfig {
 }
 
 async fn env() -> Env {
+    env_with_latency(Duration::from_millis(1)).await
+}
+
+/// A node whose every simulated runtime call takes `latency`.
+async fn env_with_latency(latency: Duration) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let trace = TraceBus::new(1000);
     let store = Store::open(dir.path(), trace.clone()).unwrap();
     let api = ApiServer::new(store, trace);
     api.bootstrap().await.unwrap();
-    let runtime = SimRuntime::new(Duration::from_millis(1));
+    let runtime = SimRuntime::new(latency);
     let stop = CancellationToken::new();
     let kubelet = Kubelet::new(&api, Arc::new(runtime.clone()), kubelet_config(dir.path()));
     tokio::spawn(kubelet.clone().run(stop.clone()));
@@ -899,23 +904,8 @@ async fn a_killed_container_is_restarted_per_policy() {
 /// paused clock would not wait for.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_kubelet_abandons_a_sync_in_flight() {
-    let dir = tempfile::tempdir().unwrap();
-    let trace = TraceBus::new(1000);
-    let store = Store::open(dir.path(), trace.clone()).unwrap();
-    let api = ApiServer::new(store, trace);
-    api.bootstrap().await.unwrap();
     // Every runtime call takes 400 ms: a sync (sandbox, pull, container) is long in flight.
-    let runtime = SimRuntime::new(Duration::from_millis(400));
-    let stop = CancellationToken::new();
-    let kubelet = Kubelet::new(&api, Arc::new(runtime.clone()), kubelet_config(dir.path()));
-    tokio::spawn(kubelet.clone().run(stop.clone()));
-    let env = Env {
-        dir,
-        api,
-        runtime,
-        kubelet,
-        stop,
-    };
+    let env = env_with_latency(Duration::from_millis(400)).await;
     create(&env, pod_json("slow", "Always", None)).await;
     let mut seen = pods(&env).get("slow").unwrap();
     for _ in 0..200 {
