@@ -237,22 +237,8 @@ impl Store {
 
     /// Every object whose key starts with `prefix`, in key order, and the snapshot's revision.
     pub fn list(&self, prefix: &str) -> Result<(Vec<KeyValue>, u64), StoreError> {
-        let txn = self.inner.db.begin_read().map_err(storage)?;
-        let rev = meta_in(&txn, META_REVISION)?;
-        let objects = txn.open_table(OBJECTS).map_err(storage)?;
-        let mut out = Vec::new();
-        for entry in objects.range(prefix..).map_err(storage)? {
-            let (k, v) = entry.map_err(storage)?;
-            let key = k.value();
-            if !key.starts_with(prefix) {
-                break;
-            }
-            out.push(
-                codec::decode_object(key, v.value())
-                    .ok_or_else(|| StoreError::Storage(format!("unreadable record at {key}")))?,
-            );
-        }
-        Ok((out, rev))
+        let (items, rev) = self.list_lazily(prefix)?;
+        Ok((items.collect::<Result<_, _>>()?, rev))
     }
 
     /// Like [`list`](Self::list), but read as the iterator is taken, from one read snapshot that

@@ -82,9 +82,8 @@ impl<K: Kind> Objects<K> {
                 }
                 changes
             }
-            watcher::Event::Apply(obj) => {
-                let k = key_of(&*obj);
-                let new = obj;
+            watcher::Event::Apply(new) => {
+                let k = key_of(&*new);
                 let old = self.items.insert(k.clone(), new.clone());
                 vec![(k, old, Some(new))]
             }
