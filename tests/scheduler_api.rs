@@ -512,7 +512,7 @@ async fn a_high_priority_pod_preempts_the_cheapest_victims_and_waits_for_them() 
     let victims: Vec<_> = recorded
         .victims
         .iter()
-        .map(|p| p.metadata.name.as_deref().unwrap())
+        .map(|p| p.name.as_str())
         .collect();
     assert_eq!(victims, ["low-a"]);
 

@@ -401,6 +401,20 @@ impl ApiServer {
         }
     }
 
+    /// Like [`get`](Self::get), sharing the decoded object with every in-process reader of the
+    /// same revision (see [`SharedObjects`]): for components that read an object back often.
+    pub fn get_shared<K: Kind>(&self, namespace: Option<&str>, name: &str) -> Result<Arc<K>, ApiError> {
+        let (kv, _) = self
+            .inner
+            .store
+            .get(&key_of::<K>(namespace, name))
+            .map_err(ApiError::from_store)?;
+        match kv {
+            Some(kv) => self.inner.shared.get::<K>(&kv.key, kv.mod_rev, &kv.value),
+            None => Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name)),
+        }
+    }
+
     /// Objects of one namespace (or all, with `None`) that match the selectors.
     pub fn list<K: Kind>(
         &self,

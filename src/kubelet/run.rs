@@ -78,9 +78,44 @@ pub(crate) struct Memory {
     pub deadline_exceeded: HashSet<String>,
 }
 
+/// What a pod's worker is told: the newest version of its pod the watch delivered, or that the
+/// pod is gone (with its last state when the watch had it).
+enum Mail {
+    Empty,
+    Pod(Arc<Pod>),
+    Gone(Option<Arc<Pod>>),
+}
+
+/// A pod worker's mailbox. The worker takes its pod out to sync it and keeps nothing between
+/// syncs: a sync with no news (resync, runtime event, back-off, probe) reads the pod back from
+/// the API. 10,000 idle workers then hold no decoded pods (~10 KB each with the defaults).
 struct Worker {
-    pod: watch::Sender<Option<Arc<Pod>>>,
+    mail: Arc<Mutex<Mail>>,
     poke: Arc<Notify>,
+    /// Cancelled when the kubelet drops the worker (it stopped, or its pod is gone).
+    ended: CancellationToken,
+}
+
+impl Worker {
+    fn send(&self, mail: Mail) {
+        let mut slot = lock(&self.mail);
+        // Gone is final: a pod's uid never comes back.
+        if !matches!(*slot, Mail::Gone(_)) {
+            *slot = mail;
+        }
+        drop(slot);
+        self.poke.notify_one();
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.ended.cancel();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 pub struct Kubelet {
@@ -109,6 +144,21 @@ pub(crate) fn pod_ref(pod: &Pod) -> PodRef {
             .unwrap_or_else(|| "default".into()),
         name: pod.metadata.name.clone().unwrap_or_default(),
         uid: pod.metadata.uid.clone().unwrap_or_default(),
+    }
+}
+
+/// A pod force-deleted while the watch was away: what is left of it is its name and uid, and a
+/// forced delete's grace period, zero.
+fn forced_gone(pref: &PodRef) -> Pod {
+    Pod {
+        metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+            name: Some(pref.name.clone()),
+            namespace: Some(pref.namespace.clone()),
+            uid: Some(pref.uid.clone()),
+            deletion_grace_period_seconds: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
     }
 }
 
@@ -147,7 +197,7 @@ impl Kubelet {
     /// Tells a pod's worker its pod is gone: it stops the containers and ends.
     pub(crate) fn forget_worker(&self, uid: &str) {
         if let Some(w) = self.workers().get(uid) {
-            let _ = w.pod.send(None);
+            w.send(Mail::Gone(None));
         }
     }
 
@@ -420,14 +470,14 @@ impl Kubelet {
                         .collect();
                     for uid in gone {
                         if let Some(w) = self.workers().get(&uid) {
-                            let _ = w.pod.send(None);
+                            w.send(Mail::Gone(None));
                         }
                     }
                 }
                 Event::Delete(pod) => {
                     let uid = pod.metadata.uid.clone().unwrap_or_default();
                     if let Some(w) = self.workers().get(&uid) {
-                        let _ = w.pod.send(None);
+                        w.send(Mail::Gone(Some(pod)));
                     }
                 }
             }
@@ -452,82 +502,122 @@ impl Kubelet {
         let uid = pod.metadata.uid.clone().unwrap_or_default();
         let mut workers = self.workers();
         if let Some(w) = workers.get(&uid) {
-            let _ = w.pod.send(Some(pod));
+            w.send(Mail::Pod(pod));
             return;
         }
-        let key = format!(
-            "/registry/pods/{}/{}",
-            pod.metadata.namespace.as_deref().unwrap_or("default"),
-            pod.metadata.name.as_deref().unwrap_or_default()
+        let pref = pod_ref(&pod);
+        self.trace.record(|| {
+            StepDraft::new(
+                Actor::Store,
+                self.actor(),
+                super::sync::trace_key(&pref),
+                "watch: pod bound",
+            )
+        });
+        let worker = Worker {
+            mail: Arc::new(Mutex::new(Mail::Pod(pod))),
+            poke: Arc::new(Notify::new()),
+            ended: stop.child_token(),
+        };
+        let task = self.clone().pod_worker(
+            pref,
+            worker.mail.clone(),
+            worker.poke.clone(),
+            worker.ended.clone(),
         );
-        self.trace
-            .record(|| StepDraft::new(Actor::Store, self.actor(), &key, "watch: pod bound"));
-        let (tx, rx) = watch::channel(Some(pod));
-        let poke = Arc::new(Notify::new());
-        workers.insert(
-            uid.clone(),
-            Worker {
-                pod: tx,
-                poke: poke.clone(),
-            },
-        );
+        workers.insert(uid, worker);
         drop(workers);
-        tokio::spawn(self.clone().pod_worker(uid, rx, poke, stop.clone()));
+        tokio::spawn(task);
+    }
+
+    /// The pod as the API has it now, if it is still the worker's pod (same uid). Static pods
+    /// are not in the API; their workers keep their pod.
+    fn read_pod(&self, pref: &PodRef) -> Option<Arc<Pod>> {
+        match self
+            .api
+            .get_shared::<Pod>(Some(&pref.namespace), &pref.name)
+        {
+            Ok(pod) if pod.metadata.uid.as_deref() == Some(pref.uid.as_str()) => Some(pod),
+            Ok(_) => None,
+            Err(e) => {
+                if !e.is_not_found() {
+                    tracing::debug!(pod = %pref.name, error = %e, "could not read the pod back");
+                }
+                None
+            }
+        }
     }
 
     async fn pod_worker(
         self: Arc<Self>,
-        uid: String,
-        mut rx: watch::Receiver<Option<Arc<Pod>>>,
+        pref: PodRef,
+        mail: Arc<Mutex<Mail>>,
         poke: Arc<Notify>,
         stop: CancellationToken,
     ) {
-        let mut last: Option<Arc<Pod>> = None;
+        let uid = pref.uid.clone();
+        // Static pods come from files, not from the API: their workers keep their pod.
+        let is_static = self.static_uids().contains(&uid);
+        let mut kept: Option<Arc<Pod>> = None;
         loop {
-            let current = rx.borrow_and_update().clone();
-            match current {
-                None => {
-                    // Gone from the API without our confirmation (a forced delete).
-                    if let Some(pod) = &last {
+            let taken = std::mem::replace(&mut *lock(&mail), Mail::Empty);
+            let pod = match taken {
+                Mail::Gone(last) => {
+                    // Gone from the API without our confirmation (a forced delete). Its last
+                    // state comes with the watch's DELETED event; after a re-list that missed
+                    // it, only its name and uid are left, and a forced delete's grace is zero.
+                    let pod = last.or(kept).unwrap_or_else(|| Arc::new(forced_gone(&pref)));
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        () = Box::pin(self.terminate(&pod, false)) => {}
+                    }
+                    break;
+                }
+                Mail::Pod(pod) => pod,
+                Mail::Empty => match kept.clone().or_else(|| self.read_pod(&pref)) {
+                    Some(pod) => pod,
+                    // Deleted meanwhile: the watch's DELETED event is on its way.
+                    None => {
                         tokio::select! {
                             _ = stop.cancelled() => return,
-                            () = Box::pin(self.terminate(pod, false)) => {}
+                            _ = poke.notified() => {}
                         }
+                        continue;
                     }
-                    break;
+                },
+            };
+            if pod.metadata.deletion_timestamp.is_some() {
+                // A stopped kubelet stops mid-way, as its process would; started again, it
+                // finds the pod still marked for deletion and ends it.
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    () = Box::pin(self.terminate(&pod, true)) => {}
                 }
-                Some(pod) if pod.metadata.deletion_timestamp.is_some() => {
-                    // A stopped kubelet stops mid-way, as its process would; started again, it
-                    // finds the pod still marked for deletion and ends it.
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        () = Box::pin(self.terminate(&pod, true)) => {}
-                    }
-                    break;
-                }
-                Some(pod) => {
-                    self.ensure_probe_workers(&pod);
-                    // Boxed: a sync's future is ~9 KB, and a worker waits far longer than it
-                    // syncs; unboxed, every idle worker would keep that much (90 MB for 10,000
-                    // pods). A stopped kubelet abandons a sync in flight, as its process would:
-                    // no container is started and no status written after the stop; started
-                    // again, it plans from what the runtime has.
-                    let wake = tokio::select! {
-                        _ = stop.cancelled() => return,
-                        wake = Box::pin(self.sync_pod(&pod)) => wake,
-                    };
-                    last = Some(pod);
-                    let wait = wake
-                        .map(|at| at.saturating_duration_since(Instant::now()))
-                        .unwrap_or(self.config.resync)
-                        .min(self.config.resync);
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        changed = rx.changed() => if changed.is_err() { return },
-                        _ = poke.notified() => {}
-                        _ = tokio::time::sleep(wait) => {}
-                    }
-                }
+                break;
+            }
+            self.ensure_probe_workers(&pod);
+            // Boxed: a sync's future is ~9 KB, and a worker waits far longer than it syncs;
+            // unboxed, every idle worker would keep that much (90 MB for 10,000 pods). A
+            // stopped kubelet abandons a sync in flight, as its process would: no container is
+            // started and no status written after the stop; started again, it plans from what
+            // the runtime has.
+            let wake = tokio::select! {
+                _ = stop.cancelled() => return,
+                wake = Box::pin(self.sync_pod(&pod)) => wake,
+            };
+            if is_static {
+                kept = Some(pod);
+            } else {
+                drop(pod);
+            }
+            let wait = wake
+                .map(|at| at.saturating_duration_since(Instant::now()))
+                .unwrap_or(self.config.resync)
+                .min(self.config.resync);
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = poke.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
             }
         }
         self.workers().remove(&uid);

@@ -117,14 +117,14 @@ impl Cache {
         }
     }
 
-    /// The pod as the cache has it: bound, or assumed (then without `spec.nodeName`).
-    pub fn pod(&self, key: &str) -> Option<&Arc<Pod>> {
+    /// The pod as the cache has it: bound, or assumed (then not `bound`).
+    pub fn pod(&self, key: &str) -> Option<&Arc<PodInfo>> {
         let node = self.pod_node.get(key)?;
         let pods = match self.nodes.get(node) {
             Some(n) => &n.pods,
             None => self.orphans.get(node)?,
         };
-        pods.iter().find(|p| p.key == key).map(|p| &p.pod)
+        pods.iter().find(|p| p.key == key)
     }
 
     pub fn node_of(&self, key: &str) -> Option<&str> {

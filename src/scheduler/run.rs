@@ -271,10 +271,8 @@ impl Scheduler {
                         // new labels: its update. Anything else (status) helps no one.
                         let event = match cache.pod(&pod_key(&pod)) {
                             None => Some(ClusterEvent::AssignedPodAdded),
-                            Some(old) if bound_node(old).is_none() => {
-                                Some(ClusterEvent::AssignedPodAdded)
-                            }
-                            Some(old) if old.metadata.labels != pod.metadata.labels => {
+                            Some(old) if !old.bound => Some(ClusterEvent::AssignedPodAdded),
+                            Some(old) if old.labels != pod.metadata.labels => {
                                 Some(ClusterEvent::AssignedPodUpdated)
                             }
                             Some(_) => None,
@@ -501,11 +499,13 @@ impl Scheduler {
         };
         let event = preempted_message(preemptor.metadata.uid.as_deref().unwrap_or(""), node);
         for victim in &preemption.victims {
-            if victim.metadata.deletion_timestamp.is_some() {
+            if victim.terminating {
                 continue;
             }
-            let ns = victim.metadata.namespace.as_deref().unwrap_or("default");
-            let name = victim.metadata.name.as_deref().unwrap_or("");
+            let ns = Some(victim.namespace.as_str())
+                .filter(|ns| !ns.is_empty())
+                .unwrap_or("default");
+            let name = victim.name.as_str();
             let marked = self
                 .api
                 .modify_status::<Pod>(Some(ns), name, &caller, |cur| {
@@ -530,7 +530,14 @@ impl Scheduler {
             if let Err(e) = self
                 .events
                 .record(
-                    &object_reference(victim.as_ref()),
+                    &k8s_openapi::api::core::v1::ObjectReference {
+                        api_version: Some("v1".into()),
+                        kind: Some("Pod".into()),
+                        name: Some(victim.name.clone()),
+                        namespace: Some(ns.to_string()),
+                        uid: Some(victim.uid.clone()),
+                        ..Default::default()
+                    },
                     EventType::Normal,
                     REASON_PREEMPTED,
                     &event,

@@ -71,11 +71,7 @@ fn record_json(r: &DecisionRecord) -> Value {
                 r.victims
                     .iter()
                     .map(|v| {
-                        format!(
-                            "{}/{}",
-                            v.metadata.namespace.as_deref().unwrap_or("default"),
-                            v.metadata.name.as_deref().unwrap_or_default()
-                        )
+                        format!("{}/{}", v.namespace, v.name)
                     })
                     .collect(),
             ),

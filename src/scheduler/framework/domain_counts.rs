@@ -7,7 +7,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-use super::node_info::{NodeInfo, PodInfo, pod_namespace};
+use super::node_info::{NodeInfo, PodInfo};
 use crate::api::selector::LabelSelector;
 
 /// Counters kept at most.
@@ -51,9 +51,9 @@ impl std::fmt::Debug for DomainCounts {
 /// do not; an empty selector counts nothing).
 pub fn counts(pod: &PodInfo, selector: &LabelSelector, namespace: &str) -> bool {
     !selector.is_empty()
-        && pod.pod.metadata.deletion_timestamp.is_none()
-        && pod_namespace(&pod.pod) == namespace
-        && selector.matches(pod.pod.metadata.labels.as_ref())
+        && !pod.terminating
+        && pod.namespace == namespace
+        && selector.matches(pod.labels.as_ref())
 }
 
 impl DomainCounts {

@@ -285,7 +285,7 @@ pub struct PostFilterResult {
     /// The node the pod should wait for; empty clears an earlier nomination.
     pub nominated_node: String,
     /// The pods to evict from that node, most important first.
-    pub victims: Vec<Arc<Pod>>,
+    pub victims: Vec<Arc<PodInfo>>,
     /// Every node where evictions would make room, with its victims, in the order found.
     pub candidates: Vec<Candidate>,
 }
@@ -295,7 +295,7 @@ pub struct PostFilterResult {
 pub struct Candidate {
     pub node: String,
     /// Most important first.
-    pub victims: Vec<Arc<Pod>>,
+    pub victims: Vec<Arc<PodInfo>>,
 }
 
 pub trait PreScorePlugin: Plugin {
@@ -425,7 +425,7 @@ impl Framework {
         let priority = pod_priority(pod);
         let nominated: Vec<&Arc<PodInfo>> = on_node
             .iter()
-            .filter(|p| p.key != key && pod_priority(&p.pod) >= priority)
+            .filter(|p| p.key != key && p.priority >= priority)
             .collect();
         if nominated.is_empty() {
             return run_filters(filters, state, pod, node);

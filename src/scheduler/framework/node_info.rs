@@ -39,6 +39,31 @@ pub fn pod_namespace(pod: &Pod) -> &str {
     pod.metadata.namespace.as_deref().unwrap_or("")
 }
 
+/// What label selectors read of a pod: its namespace and labels. A decoded pod answers, and so
+/// does the scheduler's record of a placed pod ([`PodInfo`]).
+pub trait Selectable {
+    fn namespace(&self) -> &str;
+    fn labels(&self) -> Option<&Labels>;
+}
+
+impl Selectable for Pod {
+    fn namespace(&self) -> &str {
+        pod_namespace(self)
+    }
+    fn labels(&self) -> Option<&Labels> {
+        self.metadata.labels.as_ref()
+    }
+}
+
+impl Selectable for PodInfo {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+    fn labels(&self) -> Option<&Labels> {
+        self.labels.as_ref()
+    }
+}
+
 impl AffinityTerm {
     /// framework.newAffinityTerm.
     pub fn new(pod: &Pod, term: &PodAffinityTerm) -> Result<Self, String> {
@@ -60,10 +85,14 @@ impl AffinityTerm {
 
     /// Whether `pod` is in the term's namespaces (or in one its namespace selector picks, given
     /// the pod's namespace labels) and its labels match the selector.
-    pub fn matches(&self, pod: &Pod, namespace_labels: Option<&Labels>) -> bool {
-        (self.namespaces.contains(pod_namespace(pod))
+    pub fn matches<P: Selectable + ?Sized>(
+        &self,
+        pod: &P,
+        namespace_labels: Option<&Labels>,
+    ) -> bool {
+        (self.namespaces.contains(pod.namespace())
             || self.namespace_selector.matches(namespace_labels))
-            && self.selector.matches(pod.metadata.labels.as_ref())
+            && self.selector.matches(pod.labels())
     }
 }
 
@@ -188,16 +217,40 @@ pub fn has_pod_affinity(pod: &Pod) -> bool {
         .is_some_and(|a| a.pod_affinity.is_some() || a.pod_anti_affinity.is_some())
 }
 
-/// One pod as the scheduler accounts for it.
+/// One pod as the scheduler accounts for it: what its plugins read of a pod already placed,
+/// not the decoded pod. The cache holds one per pod in the cluster; a decoded pod with the
+/// defaults is ~10 KB, this is a few hundred bytes.
 #[derive(Debug, Clone)]
 pub struct PodInfo {
-    pub pod: Arc<Pod>,
     pub key: String,
+    pub name: String,
+    pub namespace: String,
+    pub uid: String,
+    pub labels: Option<Labels>,
+    /// `spec.nodeName` is set (not only assumed by the scheduler).
+    pub bound: bool,
+    /// `metadata.deletionTimestamp` is set.
+    pub terminating: bool,
+    /// Being deleted because the scheduler preempted it (its DisruptionTarget condition).
+    pub terminating_by_preemption: bool,
+    pub priority: i32,
+    /// `status.startTime`.
+    pub start_time: Option<k8s_openapi::jiff::Timestamp>,
+    pub host_ports: Vec<HostPort>,
+    /// Any inter-pod affinity or anti-affinity in its spec ([`has_pod_affinity`]).
+    pub has_affinity: bool,
     pub requests: Resource,
     /// Requests with the scoring defaults (100m CPU, 200 MB) for containers that request none.
     pub non_zero: Resource,
     /// Its inter-pod (anti-)affinity terms; a list whose selector does not parse is empty.
     pub affinity: PodAffinityTerms,
+}
+
+/// The same pod: one key, one uid.
+impl PartialEq for PodInfo {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key && self.uid == other.uid
+    }
 }
 
 impl PodInfo {
@@ -210,8 +263,24 @@ impl PodInfo {
         // kube-scheduler logs the parse error of a pod already placed and goes on without the
         // bad terms; the incoming pod's are re-parsed (and reported) by InterPodAffinity.
         let (affinity, _) = PodAffinityTerms::parse(&pod);
+        let meta = &pod.metadata;
         PodInfo {
-            pod,
+            name: meta.name.clone().unwrap_or_default(),
+            namespace: pod_namespace(&pod).to_string(),
+            uid: meta.uid.clone().unwrap_or_default(),
+            labels: meta.labels.clone(),
+            bound: pod.spec.as_ref().is_some_and(|s| s.node_name.is_some()),
+            terminating: meta.deletion_timestamp.is_some(),
+            terminating_by_preemption:
+                crate::scheduler::plugins::default_preemption::terminating_by_preemption(&pod),
+            priority: super::pod_priority(&pod),
+            start_time: pod
+                .status
+                .as_ref()
+                .and_then(|s| s.start_time.as_ref())
+                .map(|t| t.0),
+            host_ports: host_ports(&pod),
+            has_affinity: has_pod_affinity(&pod),
             key,
             requests,
             non_zero,
@@ -314,8 +383,8 @@ impl NodeInfo {
     pub fn add_pod(&mut self, info: Arc<PodInfo>) {
         self.requested.add(&info.requests);
         self.non_zero_requested.add(&info.non_zero);
-        self.used_ports.extend(host_ports(&info.pod));
-        if has_pod_affinity(&info.pod) {
+        self.used_ports.extend(info.host_ports.iter().cloned());
+        if info.has_affinity {
             self.pods_with_affinity.push(info.clone());
         }
         if !info.affinity.required_anti_affinity.is_empty() {
@@ -339,8 +408,12 @@ impl NodeInfo {
         self.requested.sub(&info.requests);
         self.non_zero_requested.sub(&info.non_zero);
         // Ports are a set over all the pods: rebuilt only when the pod held any.
-        if !host_ports(&info.pod).is_empty() {
-            self.used_ports = self.pods.iter().flat_map(|p| host_ports(&p.pod)).collect();
+        if !info.host_ports.is_empty() {
+            self.used_ports = self
+                .pods
+                .iter()
+                .flat_map(|p| p.host_ports.iter().cloned())
+                .collect();
         }
         Some(info)
     }

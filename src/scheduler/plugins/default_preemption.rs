@@ -175,7 +175,7 @@ pub fn pod_eligible_to_preempt_others(
         let waiting = node
             .pods
             .iter()
-            .any(|p| pod_priority(&p.pod) < priority && terminating_by_preemption(&p.pod));
+            .any(|p| p.priority < priority && p.terminating_by_preemption);
         if waiting {
             return Err(NOT_ELIGIBLE_TERMINATING);
         }
@@ -258,13 +258,13 @@ pub fn select_victims_on_node(
     state: &mut CycleState,
     pod: &Pod,
     node: &mut NodeInfo,
-) -> Result<Vec<Arc<Pod>>, Status> {
+) -> Result<Vec<Arc<PodInfo>>, Status> {
     let fw = handle.framework;
     let priority = pod_priority(pod);
     let mut potential: Vec<Arc<PodInfo>> = node
         .pods
         .iter()
-        .filter(|p| pod_priority(&p.pod) < priority)
+        .filter(|p| p.priority < priority)
         .cloned()
         .collect();
     let remove = |state: &mut CycleState, node: &mut NodeInfo, p: &PodInfo| {
@@ -289,7 +289,7 @@ pub fn select_victims_on_node(
     }
     let now = Timestamp::now();
     // A stable sort: equally important pods keep the node's order.
-    potential.sort_by(|a, b| more_important_first(&a.pod, &b.pod, now));
+    potential.sort_by(|a, b| more_important_first(a, b, now));
     let mut victims = Vec::new();
     for p in potential {
         node.add_pod(p.clone());
@@ -302,33 +302,30 @@ pub fn select_victims_on_node(
             .is_success();
         if !fits {
             remove(state, node, &p)?;
-            victims.push(p.pod.clone());
+            victims.push(p);
         }
     }
     Ok(victims)
 }
 
 /// When the pod started, or now for one that has not (GetPodStartTime).
-fn start_time(pod: &Pod, now: Timestamp) -> Timestamp {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.start_time.as_ref())
-        .map_or(now, |t| t.0)
+fn start_time(pod: &PodInfo, now: Timestamp) -> Timestamp {
+    pod.start_time.unwrap_or(now)
 }
 
 /// MoreImportantPod as an ordering: higher priority first, then the one running longer.
-fn more_important_first(a: &Pod, b: &Pod, now: Timestamp) -> Ordering {
-    pod_priority(b)
-        .cmp(&pod_priority(a))
+fn more_important_first(a: &PodInfo, b: &PodInfo, now: Timestamp) -> Ordering {
+    b.priority
+        .cmp(&a.priority)
         .then_with(|| start_time(a, now).cmp(&start_time(b, now)))
 }
 
 /// The earliest start among the highest-priority victims (GetEarliestPodStartTime).
-fn earliest_start_of_most_important(victims: &[Arc<Pod>], now: Timestamp) -> Timestamp {
-    let top = victims.iter().map(|p| pod_priority(p)).max().unwrap_or(0);
+fn earliest_start_of_most_important(victims: &[Arc<PodInfo>], now: Timestamp) -> Timestamp {
+    let top = victims.iter().map(|p| p.priority).max().unwrap_or(0);
     victims
         .iter()
-        .filter(|p| pod_priority(p) == top)
+        .filter(|p| p.priority == top)
         .map(|p| start_time(p, now))
         .min()
         .unwrap_or(now)
@@ -344,12 +341,12 @@ pub fn pick_one_node_for_preemption(candidates: &[Candidate]) -> Option<usize> {
     }
     let now = Timestamp::now();
     let highest =
-        |c: &Candidate| -> i128 { -i128::from(c.victims.first().map_or(0, |p| pod_priority(p))) };
+        |c: &Candidate| -> i128 { -i128::from(c.victims.first().map_or(0, |p| p.priority)) };
     // MaxInt32+1 is added to every priority so negative ones do not favour more victims.
     let sum = |c: &Candidate| -> i128 {
         -c.victims
             .iter()
-            .map(|p| i128::from(pod_priority(p)) + i128::from(i32::MAX) + 1)
+            .map(|p| i128::from(p.priority) + i128::from(i32::MAX) + 1)
             .sum::<i128>()
     };
     let count = |c: &Candidate| -> i128 { -(c.victims.len() as i128) };
@@ -444,10 +441,8 @@ mod tests {
         Snapshot::new(nodes.into_iter().map(Arc::new).collect())
     }
 
-    fn names(pods: &[Arc<Pod>]) -> Vec<&str> {
-        pods.iter()
-            .map(|p| p.metadata.name.as_deref().unwrap_or(""))
-            .collect()
+    fn names(pods: &[Arc<PodInfo>]) -> Vec<&str> {
+        pods.iter().map(|p| p.name.as_str()).collect()
     }
 
     fn message(outcome: &Outcome) -> &str {
@@ -546,7 +541,10 @@ mod tests {
     fn candidate(node: &str, victims: Vec<Pod>) -> Candidate {
         Candidate {
             node: node.into(),
-            victims: victims.into_iter().map(Arc::new).collect(),
+            victims: victims
+                .into_iter()
+                .map(|p| Arc::new(PodInfo::new(Arc::new(p))))
+                .collect(),
         }
     }
 
@@ -863,7 +861,7 @@ mod extension_tests {
                         let victims = c
                             .victims
                             .iter()
-                            .map(|v| v.metadata.name.clone().unwrap_or_default())
+                            .map(|v| v.name.clone())
                             .collect();
                         (c.node.clone(), victims)
                     })

@@ -21,7 +21,7 @@ use super::names::{
     ERR_AFFINITY_RULES, ERR_ANTI_AFFINITY_RULES, ERR_EXISTING_ANTI_AFFINITY, INTER_POD_AFFINITY,
 };
 use crate::api::selector::LabelSelector;
-use crate::scheduler::framework::node_info::pod_namespace;
+use crate::scheduler::framework::node_info::{Selectable, pod_namespace};
 use crate::scheduler::framework::{
     AffinityTerm, CycleState, FilterPlugin, Labels, MAX_NODE_SCORE, NodeInfo, Plugin,
     PodAffinityTerms, PodInfo, PreFilterExtensions, PreFilterPlugin, PreScorePlugin, ScorePlugin,
@@ -133,14 +133,14 @@ impl PreFilterState {
                     .update_count(labels, &t.topology_key, n);
             }
         }
-        if pod_matches_all(&self.terms.required_affinity, &other.pod) {
+        if pod_matches_all(&self.terms.required_affinity, other) {
             for t in &self.terms.required_affinity {
                 self.affinity.update_count(labels, &t.topology_key, n);
             }
         }
         // The incoming pod's terms have their namespace selectors merged: no namespace labels.
         for t in &self.terms.required_anti_affinity {
-            if t.matches(&other.pod, None) {
+            if t.matches(other, None) {
                 self.anti_affinity.update_count(labels, &t.topology_key, n);
             }
         }
@@ -167,7 +167,7 @@ fn merge_namespaces(term: &mut AffinityTerm, namespaces: &HashMap<String, Labels
 
 /// True only if there are terms and the pod matches every one (namespace selectors of the
 /// incoming pod's terms are already merged, so no namespace labels are needed).
-fn pod_matches_all(terms: &[AffinityTerm], pod: &Pod) -> bool {
+fn pod_matches_all<P: Selectable + ?Sized>(terms: &[AffinityTerm], pod: &P) -> bool {
     !terms.is_empty() && terms.iter().all(|t| t.matches(pod, None))
 }
 
@@ -219,13 +219,13 @@ impl PreFilterPlugin for InterPodAffinity {
             for node in &snapshot.nodes {
                 let labels = node.labels();
                 for existing in &node.pods {
-                    if pod_matches_all(&terms.required_affinity, &existing.pod) {
+                    if pod_matches_all(&terms.required_affinity, &**existing) {
                         for t in &terms.required_affinity {
                             affinity.update(labels, &t.topology_key, 1);
                         }
                     }
                     for t in &terms.required_anti_affinity {
-                        if t.matches(&existing.pod, None) {
+                        if t.matches(&**existing, None) {
                             anti_affinity.update(labels, &t.topology_key, 1);
                         }
                     }
@@ -358,11 +358,11 @@ impl FilterPlugin for InterPodAffinity {
 
 /// Adds `weight × multiplier` to the node's topology pair for the term's key, if `pod` matches
 /// the term. Returns whether a pair was touched.
-fn process_term(
+fn process_term<P: Selectable + ?Sized>(
     scores: &mut TopologyCounts,
     term: &AffinityTerm,
     weight: i64,
-    pod: &Pod,
+    pod: &P,
     namespace_labels: Option<&Labels>,
     node_labels: &Labels,
     multiplier: i64,
@@ -374,10 +374,10 @@ fn process_term(
     true
 }
 
-fn process_terms(
+fn process_terms<P: Selectable + ?Sized>(
     scores: &mut TopologyCounts,
     terms: &[WeightedAffinityTerm],
-    pod: &Pod,
+    pod: &P,
     namespace_labels: Option<&Labels>,
     node_labels: &Labels,
     multiplier: i64,
@@ -414,7 +414,7 @@ impl InterPodAffinity {
         touched |= process_terms(
             scores,
             &incoming_terms.preferred_affinity,
-            &existing.pod,
+            existing,
             None,
             node_labels,
             1,
@@ -422,7 +422,7 @@ impl InterPodAffinity {
         touched |= process_terms(
             scores,
             &incoming_terms.preferred_anti_affinity,
-            &existing.pod,
+            existing,
             None,
             node_labels,
             -1,

@@ -158,9 +158,7 @@ fn count_matching(pods: &[Arc<PodInfo>], selector: &LabelSelector, namespace: &s
     }
     pods.iter()
         .filter(|p| {
-            p.pod.metadata.deletion_timestamp.is_none()
-                && p.pod.metadata.namespace.as_deref().unwrap_or("") == namespace
-                && selector.matches(p.pod.metadata.labels.as_ref())
+            !p.terminating && p.namespace == namespace && selector.matches(p.labels.as_ref())
         })
         .count() as i64
 }
@@ -259,10 +257,8 @@ impl PreFilterState {
     /// node inclusion policies take the node. The minimum is worked out again over the domains
     /// (kube-scheduler keeps the two smallest as criticalPaths; the minimum is what Filter
     /// reads). A terminating pod was never counted, so it is not uncounted either.
-    fn update_with_pod(&mut self, pod: &Pod, other: &Pod, node: &NodeInfo, delta: i64) {
-        if other.metadata.namespace.as_deref().unwrap_or("") != pod_namespace(pod)
-            || other.metadata.deletion_timestamp.is_some()
-        {
+    fn update_with_pod(&mut self, pod: &Pod, other: &PodInfo, node: &NodeInfo, delta: i64) {
+        if other.namespace != pod_namespace(pod) || other.terminating {
             return;
         }
         let mut values = Vec::with_capacity(self.constraints.len());
@@ -272,7 +268,7 @@ impl PreFilterState {
         let mut affinity = None;
         for (i, c) in self.constraints.iter().enumerate() {
             if c.selector.is_empty()
-                || !c.selector.matches(other.metadata.labels.as_ref())
+                || !c.selector.matches(other.labels.as_ref())
                 || !c.includes(pod, node, &mut affinity)
             {
                 continue;
@@ -391,7 +387,7 @@ impl PodTopologySpread {
         delta: i64,
     ) -> Status {
         state.update_or_error::<PreFilterState>(PRE_FILTER_STATE_KEY, |s| {
-            s.update_with_pod(pod, &other.pod, node, delta)
+            s.update_with_pod(pod, other, node, delta)
         })
     }
 }

@@ -162,7 +162,7 @@ pub fn lines(
         let victims: Vec<String> = r
             .victims
             .iter()
-            .map(|v| v.metadata.name.clone().unwrap_or_default())
+            .map(|v| v.name.clone())
             .collect();
         out.push(Line::styled(
             format!(
