@@ -67,6 +67,7 @@ async fn measure() -> (u64, u64, u64, u64) {
         Theme::dark(),
         k8s_openapi::jiff::Timestamp::now(),
     );
+    s.model.reader = Some(kubox::tui::model::api_reader(&cluster.api));
     for step in cluster.trace.recent() {
         update(&mut s, Action::Step(step));
     }

@@ -79,6 +79,7 @@ pub async fn run(cluster: &Cluster, options: Options) -> Result<(), String> {
         options.theme,
         Timestamp::now(),
     );
+    state.model.reader = Some(super::model::api_reader(&cluster.api));
     // Subscribe before reading the ring, so no step falls between the two; `Traces` drops the
     // live copies of steps the ring already gave.
     let mut steps = cluster.trace.subscribe();

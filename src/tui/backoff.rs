@@ -41,8 +41,9 @@ pub fn parse_go_duration(text: &str) -> Option<SignedDuration> {
     (any && number.is_empty()).then(|| SignedDuration::from_secs_f64(total))
 }
 
-/// The first container in CrashLoopBackOff and how long until its restart (zero when due).
-pub fn crash_loop_retry(pod: &Pod, now: Timestamp) -> Option<(String, SignedDuration)> {
+/// The first container in CrashLoopBackOff and when it is restarted: its last finish plus the
+/// back-off its waiting message names.
+pub fn crash_loop_retry_at(pod: &Pod) -> Option<(String, Timestamp)> {
     let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
     statuses.iter().find_map(|c| {
         let waiting = c.state.as_ref()?.waiting.as_ref()?;
@@ -59,18 +60,18 @@ pub fn crash_loop_retry(pod: &Pod, now: Timestamp) -> Option<(String, SignedDura
             .finished_at
             .as_ref()?
             .0;
-        let left = finished.duration_since(now) + backoff;
-        Some((c.name.clone(), left.max(SignedDuration::ZERO)))
+        Some((c.name.clone(), finished.checked_add(backoff).ok()?))
     })
 }
 
-/// `CrashLoopBackOff` with the countdown: `CrashLoopBackOff (retry in 13s)`.
-pub fn status_with_countdown(status: &str, pod: &Pod, now: Timestamp) -> String {
+/// `CrashLoopBackOff` with the countdown to `retry_at`: `CrashLoopBackOff (retry in 13s)`.
+pub fn status_with_countdown(status: &str, retry_at: Option<Timestamp>, now: Timestamp) -> String {
     if status != "CrashLoopBackOff" {
         return status.to_string();
     }
-    match crash_loop_retry(pod, now) {
-        Some((_, left)) => {
+    match retry_at {
+        Some(at) => {
+            let left = at.duration_since(now).max(SignedDuration::ZERO);
             let secs = left.as_secs() + i64::from(left.subsec_nanos() > 0);
             format!("{status} (retry in {secs}s)")
         }
@@ -111,16 +112,18 @@ mod tests {
         }))
         .unwrap();
         let at = |t: &str| t.parse::<Timestamp>().unwrap();
+        let retry = crash_loop_retry_at(&pod).map(|(_, at)| at);
+        assert_eq!(retry, Some(at("2026-01-01T00:00:20Z")));
         assert_eq!(
-            status_with_countdown("CrashLoopBackOff", &pod, at("2026-01-01T00:00:07Z")),
+            status_with_countdown("CrashLoopBackOff", retry, at("2026-01-01T00:00:07Z")),
             "CrashLoopBackOff (retry in 13s)"
         );
         assert_eq!(
-            status_with_countdown("CrashLoopBackOff", &pod, at("2026-01-01T00:00:30Z")),
+            status_with_countdown("CrashLoopBackOff", retry, at("2026-01-01T00:00:30Z")),
             "CrashLoopBackOff (retry in 0s)"
         );
         assert_eq!(
-            status_with_countdown("Running", &pod, at("2026-01-01T00:00:07Z")),
+            status_with_countdown("Running", retry, at("2026-01-01T00:00:07Z")),
             "Running"
         );
     }

@@ -1,13 +1,19 @@
 //! What the TUI knows of the cluster: pods, nodes and events as the API's watches delivered them
 //! (the reflector's rule: a re-list replaces the view whole at `InitDone`), kept sorted, plus
 //! each node's requested resources kept up to date pod by pod so no frame sums every pod.
+//!
+//! Of each pod the TUI keeps its row ([`PodRow`]), not the decoded pod: ~10 KB a pod with the
+//! defaults, 100 MB for 10,000. The views of one pod (describe, YAML, why, edit) read it from
+//! the API through [`Model::reader`]; without one (tests) the model keeps every pod it is given.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
+use k8s_openapi::jiff::Timestamp;
 
 use crate::api::Kind;
+use crate::api::http::table::PodColumns;
 use crate::api::runtime::watcher;
 use crate::scheduler::framework::resource::{Resource, pod_requests};
 
@@ -28,18 +34,19 @@ pub fn trace_key(key: &ObjKey) -> String {
 }
 
 /// One object that changed: its key, what it was and what it is now.
-pub type Change<K> = (ObjKey, Option<Arc<K>>, Option<Arc<K>>);
+pub type Change<V> = (ObjKey, Option<V>, Option<V>);
 
-/// One kind's objects, sorted by key, following a watcher stream.
+/// One kind's objects (as `V`, what the model keeps of each), sorted by key, following a
+/// watcher stream.
 #[derive(Debug)]
-pub struct Objects<K> {
-    pub items: BTreeMap<ObjKey, Arc<K>>,
-    relist: Option<BTreeMap<ObjKey, Arc<K>>>,
+pub struct Objects<V> {
+    pub items: BTreeMap<ObjKey, V>,
+    relist: Option<BTreeMap<ObjKey, V>>,
     /// True once the first list arrived.
     pub synced: bool,
 }
 
-impl<K> Default for Objects<K> {
+impl<V> Default for Objects<V> {
     fn default() -> Self {
         Objects {
             items: BTreeMap::new(),
@@ -49,10 +56,14 @@ impl<K> Default for Objects<K> {
     }
 }
 
-impl<K: Kind> Objects<K> {
-    /// Applies one watcher event; returns the objects that changed as `(key, old, new)` so
-    /// derived indexes can follow.
-    pub fn apply(&mut self, ev: watcher::Event<K>) -> Vec<Change<K>> {
+impl<V: Clone> Objects<V> {
+    /// Applies one watcher event, keeping `keep(obj)` of each object; returns the objects that
+    /// changed as `(key, old, new)` so derived indexes can follow.
+    pub fn apply<K: Kind>(
+        &mut self,
+        ev: watcher::Event<K>,
+        keep: impl Fn(Arc<K>) -> V,
+    ) -> Vec<Change<V>> {
         match ev {
             watcher::Event::Init => {
                 self.relist = Some(BTreeMap::new());
@@ -60,7 +71,7 @@ impl<K: Kind> Objects<K> {
             }
             watcher::Event::InitApply(obj) => {
                 if let Some(r) = &mut self.relist {
-                    r.insert(key_of(&*obj), obj);
+                    r.insert(key_of(&*obj), keep(obj));
                 }
                 Vec::new()
             }
@@ -84,6 +95,7 @@ impl<K: Kind> Objects<K> {
             }
             watcher::Event::Apply(new) => {
                 let k = key_of(&*new);
+                let new = keep(new);
                 let old = self.items.insert(k.clone(), new.clone());
                 vec![(k, old, Some(new))]
             }
@@ -96,52 +108,126 @@ impl<K: Kind> Objects<K> {
     }
 }
 
-/// Pods, nodes, events, and what each node's pods request.
-#[derive(Debug, Default)]
-pub struct Model {
-    pub pods: Objects<Pod>,
-    pub nodes: Objects<Node>,
-    pub events: Objects<Event>,
-    /// Requests of the pods bound to each node that still hold resources.
-    requested: HashMap<String, Resource>,
+/// What the TUI keeps of one pod: its row as the API server's printer computes it (the times
+/// AGE and RESTARTS count from kept as times), its node, what it holds of that node, and when
+/// a crash-looping container restarts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodRow {
+    pub columns: PodColumns,
+    pub node: Option<String>,
+    /// The requests it holds of its node (`pods` = 1) while bound and not finished.
+    holds: Option<Resource>,
+    /// When its first crash-looping container is restarted (the STATUS countdown).
+    pub crash_retry_at: Option<Timestamp>,
 }
 
-/// A pod holds its node's resources until it finishes.
-fn holds_resources(pod: &Pod) -> Option<(&str, Resource)> {
-    let node = pod.spec.as_ref()?.node_name.as_deref()?;
+impl PodRow {
+    pub fn of(pod: &Pod) -> PodRow {
+        PodRow {
+            columns: PodColumns::of(pod),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            holds: holds_resources(pod),
+            crash_retry_at: crate::tui::backoff::crash_loop_retry_at(pod).map(|(_, at)| at),
+        }
+    }
+}
+
+/// A pod holds its node's resources while bound, until it finishes.
+fn holds_resources(pod: &Pod) -> Option<Resource> {
+    pod.spec.as_ref()?.node_name.as_ref()?;
     let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
     if matches!(phase, Some("Succeeded" | "Failed")) {
         return None;
     }
     let mut r = pod_requests(pod, false);
     r.pods = 1;
-    Some((node, r))
+    Some(r)
+}
+
+/// Reads one pod from the API (in-process: the store's current revision, decoded once and
+/// shared with the other in-process readers).
+pub type PodReader = Arc<dyn Fn(&ObjKey) -> Option<Arc<Pod>> + Send + Sync>;
+
+/// A reader of the in-process API server.
+pub fn api_reader(server: &crate::api::ApiServer) -> PodReader {
+    let server = server.clone();
+    Arc::new(move |(ns, name): &ObjKey| server.get_shared::<Pod>(Some(ns), name).ok())
+}
+
+/// Pods, nodes, events, and what each node's pods request.
+#[derive(Default)]
+pub struct Model {
+    pub pods: Objects<PodRow>,
+    pub nodes: Objects<Arc<Node>>,
+    pub events: Objects<Arc<Event>>,
+    /// Where the views of one pod read it. `None`: from `full`, every pod as delivered.
+    pub reader: Option<PodReader>,
+    full: HashMap<ObjKey, Arc<Pod>>,
+    /// Requests of the pods bound to each node that still hold resources.
+    requested: HashMap<String, Resource>,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("pods", &self.pods.items.len())
+            .field("nodes", &self.nodes.items.len())
+            .field("events", &self.events.items.len())
+            .field("reader", &self.reader.is_some())
+            .finish()
+    }
 }
 
 impl Model {
     pub fn apply_pod(&mut self, ev: watcher::Event<Pod>) -> Vec<ObjKey> {
-        let changes = self.pods.apply(ev);
+        if self.reader.is_none() {
+            match &ev {
+                watcher::Event::InitApply(p) | watcher::Event::Apply(p) => {
+                    self.full.insert(key_of(&**p), p.clone());
+                }
+                watcher::Event::Delete(p) => {
+                    self.full.remove(&key_of(&**p));
+                }
+                watcher::Event::Init | watcher::Event::InitDone => {}
+            }
+        }
+        let changes = self.pods.apply(ev, |p| PodRow::of(&p));
+        if self.reader.is_none() {
+            let pods = &self.pods.items;
+            self.full.retain(|k, _| pods.contains_key(k));
+        }
         let mut keys = Vec::with_capacity(changes.len());
         for (k, old, new) in changes {
-            if let Some((node, r)) = old.as_deref().and_then(holds_resources)
+            if let Some(old) = &old
+                && let (Some(node), Some(r)) = (&old.node, &old.holds)
                 && let Some(total) = self.requested.get_mut(node)
             {
-                total.sub(&r);
+                total.sub(r);
             }
-            if let Some((node, r)) = new.as_deref().and_then(holds_resources) {
-                self.requested.entry(node.to_string()).or_default().add(&r);
+            if let Some(new) = &new
+                && let (Some(node), Some(r)) = (&new.node, &new.holds)
+            {
+                self.requested.entry(node.clone()).or_default().add(r);
             }
             keys.push(k);
         }
         keys
     }
 
+    /// The pod itself, as the API has it now (or as last delivered, without a reader).
+    pub fn pod(&self, key: &ObjKey) -> Option<Arc<Pod>> {
+        match &self.reader {
+            Some(read) => read(key),
+            None => self.full.get(key).cloned(),
+        }
+    }
+
     pub fn apply_node(&mut self, ev: watcher::Event<Node>) {
-        self.nodes.apply(ev);
+        self.nodes.apply(ev, |n| n);
     }
 
     pub fn apply_event(&mut self, ev: watcher::Event<Event>) {
-        self.events.apply(ev);
+        self.events.apply(ev, |e| e);
     }
 
     /// What the pods bound to `node` request (`pods` counts them).
@@ -151,11 +237,11 @@ impl Model {
 
     /// The pods bound to `node`, in name order. Linear in the pods: called for the nodes on
     /// screen only.
-    pub fn pods_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a Arc<Pod>> + 'a {
+    pub fn pods_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a PodRow> + 'a {
         self.pods
             .items
             .values()
-            .filter(move |p| p.spec.as_ref().and_then(|s| s.node_name.as_deref()) == Some(node))
+            .filter(move |p| p.node.as_deref() == Some(node))
     }
 
     /// The events about one pod, oldest first (by last time seen).

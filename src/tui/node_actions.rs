@@ -99,11 +99,11 @@ pub fn nodes_command(state: &mut State, c: Command) -> Option<Effect> {
 fn containers(state: &State, key: &ObjKey) -> Vec<String> {
     state
         .model
-        .pods
-        .items
-        .get(key)
-        .and_then(|p| p.spec.as_ref())
-        .map(|s| s.containers.iter().map(|c| c.name.clone()).collect())
+        .pod(key)
+        .and_then(|p| {
+            let spec = p.spec.as_ref()?;
+            Some(spec.containers.iter().map(|c| c.name.clone()).collect())
+        })
         .unwrap_or_default()
 }
 

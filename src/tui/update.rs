@@ -532,14 +532,14 @@ fn editor_command(state: &mut State, c: Command) -> Option<Effect> {
 }
 
 fn open_editor(state: &mut State, key: &ObjKey) {
-    let Some(pod) = state.model.pods.items.get(key) else {
+    let Some(pod) = state.model.pod(key) else {
         state.flash = Some(Flash {
             text: format!("pod {}/{} is gone", key.0, key.1),
             error: true,
         });
         return;
     };
-    match crate::api::yaml::to_yaml(&**pod) {
+    match crate::api::yaml::to_yaml(&*pod) {
         Ok(text) => state.editor = Some(Editor::new(&text, Origin::Edit(key.clone()))),
         Err(e) => {
             state.flash = Some(Flash {

@@ -592,29 +592,7 @@ const POD_FAILED: RowCondition = RowCondition {
 
 impl Printable for Pod {
     fn cells(&self, now: Timestamp) -> Vec<Value> {
-        let summary = PodSummary::of(self);
-        let restarts = if summary.restarts != 0 && summary.last_restart != GO_ZERO_TIME {
-            format!(
-                "{} ({} ago)",
-                summary.restarts,
-                since(Some(summary.last_restart), now)
-            )
-        } else {
-            summary.restarts.to_string()
-        };
-        let spec = self.spec.as_ref();
-        let status = self.status.as_ref();
-        vec![
-            name_cell(&self.metadata),
-            Value::String(format!("{}/{}", summary.ready, summary.total)),
-            Value::String(summary.reason),
-            Value::String(restarts),
-            age(&self.metadata, now),
-            or_none(pod_ip(self)),
-            or_none(spec.and_then(|s| s.node_name.as_deref())),
-            or_none(status.and_then(|s| s.nominated_node_name.as_deref())),
-            Value::String(readiness_gates(self)),
-        ]
+        PodColumns::of(self).cells(now)
     }
 
     fn conditions(&self) -> Vec<RowCondition> {
@@ -623,6 +601,70 @@ impl Printable for Pod {
             Some("Failed") => vec![POD_FAILED],
             _ => Vec::new(),
         }
+    }
+}
+
+/// A pod's row before the clock is read: every column of printPod, with AGE and the RESTARTS
+/// suffix kept as the times they count from. What a client that shows many pods (the TUI)
+/// keeps of each instead of the decoded pod.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodColumns {
+    pub name: String,
+    /// READY: `ready/total`.
+    pub ready: String,
+    /// STATUS, as kubectl computes it.
+    pub status: String,
+    pub restarts: i64,
+    /// When the container counted last restarted (`GO_ZERO_TIME` if unknown).
+    pub last_restart: Timestamp,
+    pub created: Option<Timestamp>,
+    pub ip: Value,
+    pub node: Value,
+    pub nominated_node: Value,
+    pub readiness_gates: String,
+}
+
+impl PodColumns {
+    pub fn of(pod: &Pod) -> PodColumns {
+        let summary = PodSummary::of(pod);
+        let spec = pod.spec.as_ref();
+        let status = pod.status.as_ref();
+        PodColumns {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            ready: format!("{}/{}", summary.ready, summary.total),
+            status: summary.reason,
+            restarts: summary.restarts,
+            last_restart: summary.last_restart,
+            created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            ip: or_none(pod_ip(pod)),
+            node: or_none(spec.and_then(|s| s.node_name.as_deref())),
+            nominated_node: or_none(status.and_then(|s| s.nominated_node_name.as_deref())),
+            readiness_gates: readiness_gates(pod),
+        }
+    }
+
+    /// NAME, READY, STATUS, RESTARTS, AGE, IP, NODE, NOMINATED NODE, READINESS GATES at `now`.
+    pub fn cells(&self, now: Timestamp) -> Vec<Value> {
+        let restarts = if self.restarts != 0 && self.last_restart != GO_ZERO_TIME {
+            format!(
+                "{} ({} ago)",
+                self.restarts,
+                since(Some(self.last_restart), now)
+            )
+        } else {
+            self.restarts.to_string()
+        };
+        vec![
+            Value::String(self.name.clone()),
+            Value::String(self.ready.clone()),
+            Value::String(self.status.clone()),
+            Value::String(restarts),
+            Value::String(since(self.created, now)),
+            self.ip.clone(),
+            self.node.clone(),
+            self.nominated_node.clone(),
+            Value::String(self.readiness_gates.clone()),
+        ]
     }
 }
 

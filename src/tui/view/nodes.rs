@@ -9,8 +9,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
 use super::text::{bytes, cpu, fit, width};
-use crate::api::http::table::RowObject;
-use crate::api::http::table::pod_row;
 use crate::scheduler::framework::resource::node_allocatable;
 use crate::tui::state::State;
 use crate::tui::theme::{Health, Theme};
@@ -74,14 +72,6 @@ fn bar(t: &Theme, used: i64, total: i64, cells: usize) -> Vec<Span<'static>> {
     ]
 }
 
-fn pod_status(s: &State, pod: &k8s_openapi::api::core::v1::Pod) -> String {
-    let row = pod_row(pod, s.now, RowObject::None);
-    row.cells
-        .get(2)
-        .and_then(|v| v.as_str())
-        .unwrap_or_default()
-        .to_string()
-}
 
 pub fn boxes(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
@@ -206,7 +196,7 @@ fn chips(s: &State, node: &str, avail: usize) -> Line<'static> {
     let mut spans = Vec::new();
     let mut used = 0;
     for (i, pod) in pods.iter().enumerate() {
-        let name = pod.metadata.name.as_deref().unwrap_or("");
+        let name = pod.columns.name.as_str();
         let chip = format!(" {} ", fit(name, 12));
         let more = pods.len() - i;
         let reserve = if more > 1 { 4 } else { 0 };
@@ -215,7 +205,7 @@ fn chips(s: &State, node: &str, avail: usize) -> Line<'static> {
             break;
         }
         used += width(&chip) + 1;
-        let health = Health::of_status(&pod_status(s, pod));
+        let health = Health::of_status(&pod.columns.status);
         spans.push(Span::styled(chip, t.chip(health)));
         spans.push(Span::raw(" "));
     }
@@ -269,7 +259,7 @@ pub fn compact(buf: &mut Buffer, area: Rect, s: &State) {
             ),
         ];
         for pod in s.model.pods_on(name).take(20) {
-            let health = Health::of_status(&pod_status(s, pod));
+            let health = Health::of_status(&pod.columns.status);
             spans.push(Span::styled("●", t.health(health)));
         }
         let line = Line::from(spans);

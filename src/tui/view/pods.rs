@@ -8,7 +8,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::nodes;
-use crate::api::http::table::{RowObject, pod_row};
 use crate::tui::state::State;
 use crate::tui::theme::Health;
 
@@ -96,8 +95,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
                 Rect::new(inner.x, inner.y + 1 + i as u16, inner.width, 1),
                 key.clone(),
             ));
-            let r = pod_row(pod, s.now, RowObject::None);
-            let cell = |n: usize| r.text(n);
+            let cells = pod.columns.cells(s.now);
+            let cell = |n: usize| cells[n].as_str().unwrap_or_default().to_string();
             let name = if show_ns {
                 format!("{}/{}", key.0, key.1)
             } else {
@@ -105,7 +104,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
             };
             let status = cell(2);
             let health = Health::of_status(&status);
-            let status = crate::tui::backoff::status_with_countdown(&status, pod, s.now);
+            let status = crate::tui::backoff::status_with_countdown(&status, pod.crash_retry_at, s.now);
             status_w = status_w.max(status.chars().count().min(32) as u16);
             let row = Row::new(vec![
                 Cell::from(name),

@@ -93,7 +93,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
                 .pods
                 .items
                 .get(key)
-                .and_then(|p| p.spec.as_ref()?.node_name.clone())
+                .and_then(|p| p.node.clone())
         });
     let simulated = s.info.runtime.contains("simulated");
     let head = header(f.buffer_mut(), &geo, t, kubelet.as_deref(), simulated);

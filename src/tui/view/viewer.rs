@@ -17,14 +17,14 @@ use crate::tui::state::{State, ViewKind, Viewer};
 pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
     let t = &s.theme;
     let (ns, name) = &v.key;
-    let pod = s.model.pods.items.get(&v.key);
+    let pod = s.model.pod(&v.key);
     if v.kind == ViewKind::Why {
         let records = s
             .decisions
             .as_ref()
             .filter(|(k, _)| *k == v.key)
             .map(|(_, r)| r.as_slice());
-        let lines = super::why::lines(s, pod.map(|p| &**p), records, area.width);
+        let lines = super::why::lines(s, pod.as_deref(), records, area.width);
         framed(f, area, s, v, "why", lines);
         return;
     }
@@ -49,9 +49,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, v: &Viewer) {
             ViewKind::Describe => {
                 let arcs = s.model.events_for(&v.key);
                 let events: Vec<_> = arcs.iter().map(|e| &***e).collect();
-                ("describe", describe_pod(pod, &events, s.now))
+                ("describe", describe_pod(&pod, &events, s.now))
             }
-            ViewKind::Yaml => match crate::api::yaml::to_yaml(&**pod) {
+            ViewKind::Yaml => match crate::api::yaml::to_yaml(&*pod) {
                 Ok(text) => ("yaml", text.lines().map(str::to_string).collect()),
                 Err(e) => ("yaml", vec![format!("cannot write YAML: {e}")]),
             },
