@@ -53,7 +53,12 @@ async fn measure() -> (u64, u64, u64, u64) {
     let (dir, cluster) = burst::sim_cluster("5000").await;
     let started = status_kib("VmRSS:");
     burst::create_until_running(&cluster.api, PODS, "mem", pod).await;
-    if std::env::var_os("KUBOX_EXP").is_some() { for k in &cluster.kubelets { k.set_running(false); } tokio::time::sleep(std::time::Duration::from_secs(2)).await; }
+    if std::env::var_os("KUBOX_EXP").is_some() {
+        for k in &cluster.kubelets {
+            k.set_running(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    }
     let cluster_only = status_kib("VmRSS:");
     // The TUI's state, fed as app.rs feeds it: a watcher per kind, until its initial list is in.
     let mut s = State::new(

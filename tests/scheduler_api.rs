@@ -509,11 +509,7 @@ async fn a_high_priority_pod_preempts_the_cheapest_victims_and_waits_for_them() 
         .preemption()
         .expect("the preemption is recorded");
     assert_eq!(recorded.nominated_node, "node-1");
-    let victims: Vec<_> = recorded
-        .victims
-        .iter()
-        .map(|p| p.name.as_str())
-        .collect();
+    let victims: Vec<_> = recorded.victims.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(victims, ["low-a"]);
 
     // A cluster event while the victim terminates: the pod is tried again, and waits for its

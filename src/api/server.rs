@@ -403,7 +403,11 @@ impl ApiServer {
 
     /// Like [`get`](Self::get), sharing the decoded object with every in-process reader of the
     /// same revision (see [`SharedObjects`]): for components that read an object back often.
-    pub fn get_shared<K: Kind>(&self, namespace: Option<&str>, name: &str) -> Result<Arc<K>, ApiError> {
+    pub fn get_shared<K: Kind>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Arc<K>, ApiError> {
         let (kv, _) = self
             .inner
             .store
@@ -413,6 +417,12 @@ impl ApiServer {
             Some(kv) => self.inner.shared.get::<K>(&kv.key, kv.mod_rev, &kv.value),
             None => Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name)),
         }
+    }
+
+    /// How many decoded objects of kind `K` some in-process component holds (each revision
+    /// counted once, however many hold it).
+    pub fn decoded_alive<K: Kind>(&self) -> usize {
+        self.inner.shared.alive(&prefix_of::<K>(None))
     }
 
     /// Objects of one namespace (or all, with `None`) that match the selectors.

@@ -68,6 +68,15 @@ impl SharedObjects {
         Ok(obj)
     }
 
+    /// How many decoded objects under `prefix` something still holds.
+    pub(crate) fn alive(&self, prefix: &str) -> usize {
+        self.map()
+            .entries
+            .iter()
+            .filter(|((key, _), w)| key.starts_with(prefix) && w.strong_count() > 0)
+            .count()
+    }
+
     fn lookup<K: Kind>(&self, id: &(Arc<str>, u64)) -> Option<Arc<K>> {
         self.map().entries.get(id).and_then(upgrade::<K>)
     }

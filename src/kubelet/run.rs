@@ -566,7 +566,9 @@ impl Kubelet {
                     // Gone from the API without our confirmation (a forced delete). Its last
                     // state comes with the watch's DELETED event; after a re-list that missed
                     // it, only its name and uid are left, and a forced delete's grace is zero.
-                    let pod = last.or(kept).unwrap_or_else(|| Arc::new(forced_gone(&pref)));
+                    let pod = last
+                        .or(kept)
+                        .unwrap_or_else(|| Arc::new(forced_gone(&pref)));
                     tokio::select! {
                         _ = stop.cancelled() => return,
                         () = Box::pin(self.terminate(&pod, false)) => {}

@@ -290,9 +290,7 @@ impl State {
     }
 
     /// The pods the table lists: all, or those the filter matches.
-    pub fn listed(
-        &self,
-    ) -> impl Iterator<Item = (&ObjKey, &crate::tui::model::PodRow)> {
+    pub fn listed(&self) -> impl Iterator<Item = (&ObjKey, &crate::tui::model::PodRow)> {
         let filter = self.filter.to_lowercase();
         self.model.pods.items.iter().filter(move |(k, _)| {
             filter.is_empty() || format!("{}/{}", k.0, k.1).to_lowercase().contains(&filter)

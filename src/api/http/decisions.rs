@@ -70,9 +70,7 @@ fn record_json(r: &DecisionRecord) -> Value {
                 r.nominated_node.clone(),
                 r.victims
                     .iter()
-                    .map(|v| {
-                        format!("{}/{}", v.namespace, v.name)
-                    })
+                    .map(|v| format!("{}/{}", v.namespace, v.name))
                     .collect(),
             ),
             None => (String::new(), Vec::new()),

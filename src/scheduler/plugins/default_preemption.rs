@@ -858,11 +858,7 @@ mod extension_tests {
                 p.candidates
                     .iter()
                     .map(|c| {
-                        let victims = c
-                            .victims
-                            .iter()
-                            .map(|v| v.name.clone())
-                            .collect();
+                        let victims = c.victims.iter().map(|v| v.name.clone()).collect();
                         (c.node.clone(), victims)
                     })
                     .collect(),

@@ -72,7 +72,6 @@ fn bar(t: &Theme, used: i64, total: i64, cells: usize) -> Vec<Span<'static>> {
     ]
 }
 
-
 pub fn boxes(f: &mut Frame, area: Rect, s: &State) {
     let t = &s.theme;
     let outer = Block::bordered()

@@ -104,7 +104,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &State, compact_nodes: u16) {
             };
             let status = cell(2);
             let health = Health::of_status(&status);
-            let status = crate::tui::backoff::status_with_countdown(&status, pod.crash_retry_at, s.now);
+            let status =
+                crate::tui::backoff::status_with_countdown(&status, pod.crash_retry_at, s.now);
             status_w = status_w.max(status.chars().count().min(32) as u16);
             let row = Row::new(vec![
                 Cell::from(name),

@@ -88,13 +88,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &State) {
             (Actor::Kubelet(n), _) | (_, Actor::Kubelet(n)) => Some(n.clone()),
             _ => None,
         })
-        .or_else(|| {
-            s.model
-                .pods
-                .items
-                .get(key)
-                .and_then(|p| p.node.clone())
-        });
+        .or_else(|| s.model.pods.items.get(key).and_then(|p| p.node.clone()));
     let simulated = s.info.runtime.contains("simulated");
     let head = header(f.buffer_mut(), &geo, t, kubelet.as_deref(), simulated);
     let rows = usize::from(body.height.saturating_sub(head));

@@ -159,11 +159,7 @@ pub fn lines(
     if let Some(r) = d.preemption() {
         out.push(Line::default());
         out.push(Line::styled("Preemption", t.title()));
-        let victims: Vec<String> = r
-            .victims
-            .iter()
-            .map(|v| v.name.clone())
-            .collect();
+        let victims: Vec<String> = r.victims.iter().map(|v| v.name.clone()).collect();
         out.push(Line::styled(
             format!(
                 "  nominated {}; victims (deleted gracefully): {}",
