@@ -249,7 +249,10 @@ impl SimRuntime {
                     created_at: c.status.created_at,
                 });
             } else {
-                entry.containers.push(c.status.clone());
+                // The digest is derived from the image when reported, not kept per container.
+                let mut status = c.status.clone();
+                status.image_id = fake_digest(&status.image);
+                entry.containers.push(status);
             }
         }
         by_pod.into_values().collect()
@@ -341,7 +344,7 @@ impl Runtime for SimRuntime {
                         attempt: config.attempt,
                         hash: 0,
                         image: "kubox/pause".into(),
-                        image_id: fake_digest("kubox/pause"),
+                        image_id: String::new(),
                         state: State::Running,
                         created_at: now,
                         started_at: Some(now),
@@ -421,7 +424,7 @@ impl Runtime for SimRuntime {
                     name: config.container.name.clone(),
                     attempt: config.attempt,
                     hash: config.hash,
-                    image_id: fake_digest(&image),
+                    image_id: String::new(),
                     image,
                     state: State::Created,
                     created_at: Timestamp::now(),
