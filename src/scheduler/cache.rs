@@ -41,6 +41,30 @@ pub struct Cache {
     recent: BTreeMap<u64, Arc<str>>,
     /// Bumped when a node is added or removed: snapshots older than this are rebuilt.
     node_set_generation: u64,
+    /// The pods' label sets, one shared copy of each (pods of one template have the same).
+    labels: Interned,
+}
+
+/// One shared copy of each label set in use; sets no pod holds any more are swept as the set
+/// grows.
+#[derive(Default)]
+struct Interned {
+    sets: std::collections::HashSet<Arc<Labels>>,
+    sweep_at: usize,
+}
+
+impl Interned {
+    fn intern(&mut self, labels: Arc<Labels>) -> Arc<Labels> {
+        if let Some(shared) = self.sets.get(&*labels) {
+            return shared.clone();
+        }
+        if self.sets.len() >= self.sweep_at {
+            self.sets.retain(|l| Arc::strong_count(l) > 1);
+            self.sweep_at = (self.sets.len() * 2).max(64);
+        }
+        self.sets.insert(labels.clone());
+        labels
+    }
 }
 
 impl Cache {
@@ -91,7 +115,9 @@ impl Cache {
     pub fn add_pod(&mut self, pod: Arc<Pod>, node: &str) {
         let key = pod_key(&pod);
         self.remove_pod(&key);
-        let info = Arc::new(PodInfo::new(pod));
+        let mut info = PodInfo::new(pod);
+        info.labels = info.labels.take().map(|l| self.labels.intern(l));
+        let info = Arc::new(info);
         match self.nodes.get_mut(node) {
             Some(n) => {
                 self.domain_counts.pod_added(&info, n);
@@ -302,5 +328,44 @@ mod tests {
                 assert_eq!(view(&snap), view(&cache.snapshot()), "step {step}");
             }
         }
+    }
+
+    #[test]
+    fn pods_with_the_same_labels_share_one_copy_and_unused_sets_are_swept() {
+        let mut cache = Cache::default();
+        cache.upsert_node(node("n1", &[("zone", "a")]).node.clone());
+        let labels_of = |cache: &Cache, key: &str| cache.pod(key).unwrap().labels.clone().unwrap();
+        for i in 0..3 {
+            let p = pod(&format!("web-{i}"), &[("app", "web")], json!({}));
+            cache.add_pod(Arc::new(p), "n1");
+        }
+        let p = pod("db", &[("app", "db")], json!({}));
+        cache.add_pod(Arc::new(p), "n1");
+        let web = labels_of(&cache, "default/web-0");
+        assert!(Arc::ptr_eq(&web, &labels_of(&cache, "default/web-2")));
+        assert!(!Arc::ptr_eq(&web, &labels_of(&cache, "default/db")));
+        assert_eq!(web.get("app").map(String::as_str), Some("web"));
+        drop(web);
+        // Once no pod has a set, the next sweep lets it go.
+        cache.remove_pod("default/db");
+        for i in 0..64 {
+            let p = pod(&format!("x-{i}"), &[("app", &format!("x{i}"))], json!({}));
+            cache.add_pod(Arc::new(p), "n1");
+        }
+        assert!(
+            !cache
+                .labels
+                .sets
+                .iter()
+                .any(|l| l.get("app").map(String::as_str) == Some("db")),
+            "the db set is swept"
+        );
+        assert!(
+            cache
+                .labels
+                .sets
+                .iter()
+                .any(|l| l.get("app").map(String::as_str) == Some("web"))
+        );
     }
 }

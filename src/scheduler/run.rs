@@ -272,7 +272,7 @@ impl Scheduler {
                         let event = match cache.pod(&pod_key(&pod)) {
                             None => Some(ClusterEvent::AssignedPodAdded),
                             Some(old) if !old.bound => Some(ClusterEvent::AssignedPodAdded),
-                            Some(old) if old.labels != pod.metadata.labels => {
+                            Some(old) if old.labels.as_deref() != pod.metadata.labels.as_ref() => {
                                 Some(ClusterEvent::AssignedPodUpdated)
                             }
                             Some(_) => None,

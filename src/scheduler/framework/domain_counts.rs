@@ -53,7 +53,7 @@ pub fn counts(pod: &PodInfo, selector: &LabelSelector, namespace: &str) -> bool 
     !selector.is_empty()
         && !pod.terminating
         && pod.namespace == namespace
-        && selector.matches(pod.labels.as_ref())
+        && selector.matches(pod.labels.as_deref())
 }
 
 impl DomainCounts {

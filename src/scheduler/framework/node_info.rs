@@ -60,7 +60,7 @@ impl Selectable for PodInfo {
         &self.namespace
     }
     fn labels(&self) -> Option<&Labels> {
-        self.labels.as_ref()
+        self.labels.as_deref()
     }
 }
 
@@ -226,7 +226,9 @@ pub struct PodInfo {
     pub name: String,
     pub namespace: String,
     pub uid: String,
-    pub labels: Option<Labels>,
+    /// Shared by the pods with the same labels (the cache interns them: pods of one template
+    /// would otherwise each keep a map node of ~500 bytes).
+    pub labels: Option<Arc<Labels>>,
     /// `spec.nodeName` is set (not only assumed by the scheduler).
     pub bound: bool,
     /// `metadata.deletionTimestamp` is set.
@@ -268,7 +270,7 @@ impl PodInfo {
             name: meta.name.clone().unwrap_or_default(),
             namespace: pod_namespace(&pod).to_string(),
             uid: meta.uid.clone().unwrap_or_default(),
-            labels: meta.labels.clone(),
+            labels: meta.labels.clone().map(Arc::new),
             bound: pod.spec.as_ref().is_some_and(|s| s.node_name.is_some()),
             terminating: meta.deletion_timestamp.is_some(),
             terminating_by_preemption:

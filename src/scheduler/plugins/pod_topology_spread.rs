@@ -158,7 +158,7 @@ fn count_matching(pods: &[Arc<PodInfo>], selector: &LabelSelector, namespace: &s
     }
     pods.iter()
         .filter(|p| {
-            !p.terminating && p.namespace == namespace && selector.matches(p.labels.as_ref())
+            !p.terminating && p.namespace == namespace && selector.matches(p.labels.as_deref())
         })
         .count() as i64
 }
@@ -268,7 +268,7 @@ impl PreFilterState {
         let mut affinity = None;
         for (i, c) in self.constraints.iter().enumerate() {
             if c.selector.is_empty()
-                || !c.selector.matches(other.labels.as_ref())
+                || !c.selector.matches(other.labels.as_deref())
                 || !c.includes(pod, node, &mut affinity)
             {
                 continue;
