@@ -180,6 +180,7 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     pub fn apply_pod(&mut self, ev: watcher::Event<Pod>) -> Vec<ObjKey> {
+        let relisted = matches!(ev, watcher::Event::InitDone);
         if self.reader.is_none() {
             match &ev {
                 watcher::Event::InitApply(p) | watcher::Event::Apply(p) => {
@@ -192,7 +193,8 @@ impl Model {
             }
         }
         let changes = self.pods.apply(ev, |p| PodRow::of(&p));
-        if self.reader.is_none() {
+        if relisted && self.reader.is_none() {
+            // A re-list drops what it no longer has.
             let pods = &self.pods.items;
             self.full.retain(|k, _| pods.contains_key(k));
         }
