@@ -390,15 +390,17 @@ impl ApiServer {
     }
 
     pub fn get<K: Kind>(&self, namespace: Option<&str>, name: &str) -> Result<K, ApiError> {
+        decode_kv(&self.stored::<K>(namespace, name)?)
+    }
+
+    /// The stored record of one object; NotFound when there is none.
+    fn stored<K: Kind>(&self, namespace: Option<&str>, name: &str) -> Result<KeyValue, ApiError> {
         let (kv, _) = self
             .inner
             .store
             .get(&key_of::<K>(namespace, name))
             .map_err(ApiError::from_store)?;
-        match kv {
-            Some(kv) => decode_kv(&kv),
-            None => Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name)),
-        }
+        kv.ok_or_else(|| ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name))
     }
 
     /// Like [`get`](Self::get), sharing the decoded object with every in-process reader of the
@@ -408,15 +410,8 @@ impl ApiServer {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Arc<K>, ApiError> {
-        let (kv, _) = self
-            .inner
-            .store
-            .get(&key_of::<K>(namespace, name))
-            .map_err(ApiError::from_store)?;
-        match kv {
-            Some(kv) => self.inner.shared.get::<K>(&kv.key, kv.mod_rev, &kv.value),
-            None => Err(ApiError::not_found(K::URL_PATH_SEGMENT, K::GROUP, name)),
-        }
+        let kv = self.stored::<K>(namespace, name)?;
+        self.inner.shared.get::<K>(&kv.key, kv.mod_rev, &kv.value)
     }
 
     /// How many decoded objects of kind `K` some in-process component holds (each revision
