@@ -6,7 +6,7 @@
 //! defaults, 100 MB for 10,000. The views of one pod (describe, YAML, why, edit) read it from
 //! the API through [`Model::reader`]; without one (tests) the model keeps every pod it is given.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::{Event, Node, Pod};
@@ -165,6 +165,8 @@ pub struct Model {
     full: HashMap<ObjKey, Arc<Pod>>,
     /// Requests of the pods bound to each node that still hold resources.
     requested: HashMap<String, Resource>,
+    /// The pods bound to each node, finished or not (the node's chips).
+    on_node: HashMap<String, BTreeSet<ObjKey>>,
 }
 
 impl std::fmt::Debug for Model {
@@ -211,6 +213,24 @@ impl Model {
             {
                 self.requested.entry(node.clone()).or_default().add(r);
             }
+            let old_node = old.as_ref().and_then(|o| o.node.as_ref());
+            let new_node = new.as_ref().and_then(|n| n.node.as_ref());
+            if old_node != new_node {
+                if let Some(node) = old_node
+                    && let Some(on) = self.on_node.get_mut(node)
+                {
+                    on.remove(&k);
+                    if on.is_empty() {
+                        self.on_node.remove(node);
+                    }
+                }
+                if let Some(node) = new_node {
+                    self.on_node
+                        .entry(node.clone())
+                        .or_default()
+                        .insert(k.clone());
+                }
+            }
             keys.push(k);
         }
         keys
@@ -237,13 +257,17 @@ impl Model {
         self.requested.get(node).copied().unwrap_or_default()
     }
 
-    /// The pods bound to `node`, in name order. Linear in the pods: called for the nodes on
-    /// screen only.
-    pub fn pods_on<'a>(&'a self, node: &'a str) -> impl Iterator<Item = &'a PodRow> + 'a {
-        self.pods
-            .items
-            .values()
-            .filter(move |p| p.node.as_deref() == Some(node))
+    /// The pods bound to `node`, in key order.
+    pub fn pods_on<'a>(&'a self, node: &str) -> impl Iterator<Item = &'a PodRow> + 'a {
+        let on = self.on_node.get(node);
+        on.into_iter()
+            .flatten()
+            .filter_map(|k| self.pods.items.get(k))
+    }
+
+    /// How many pods are bound to `node`.
+    pub fn pods_on_count(&self, node: &str) -> usize {
+        self.on_node.get(node).map_or(0, BTreeSet::len)
     }
 
     /// The events about one pod, oldest first (by last time seen).
@@ -315,5 +339,43 @@ mod tests {
         m.apply_pod(watcher::Event::InitDone);
         assert_eq!(m.requested("node-1").milli_cpu, 1000);
         assert_eq!(m.pods.items.len(), 1);
+    }
+
+    fn on(m: &Model, node: &str) -> Vec<String> {
+        assert_eq!(m.pods_on(node).count(), m.pods_on_count(node));
+        m.pods_on(node).map(|p| p.columns.name.clone()).collect()
+    }
+
+    #[test]
+    fn each_node_lists_its_pods_through_binding_finishing_deletion_and_relists() {
+        let mut m = Model::default();
+        m.apply_pod(watcher::Event::Apply(pod("b", None, "1m").into()));
+        assert!(on(&m, "node-1").is_empty());
+        for (name, node) in [("b", "node-1"), ("a", "node-1"), ("c", "node-2")] {
+            m.apply_pod(watcher::Event::Apply(pod(name, Some(node), "1m").into()));
+        }
+        assert_eq!(on(&m, "node-1"), ["a", "b"]);
+        assert_eq!(on(&m, "node-2"), ["c"]);
+        // A finished pod holds no resources but stays on its node's chips.
+        let mut done = pod("a", Some("node-1"), "1m");
+        done.status.as_mut().unwrap().phase = Some("Succeeded".into());
+        m.apply_pod(watcher::Event::Apply(done.into()));
+        assert_eq!(on(&m, "node-1"), ["a", "b"]);
+        assert_eq!(m.requested("node-1").pods, 1);
+        m.apply_pod(watcher::Event::Delete(
+            pod("b", Some("node-1"), "1m").into(),
+        ));
+        assert_eq!(on(&m, "node-1"), ["a"]);
+        // A re-list: a is gone, c moved (deleted and made again elsewhere), d is new.
+        m.apply_pod(watcher::Event::Init);
+        for (name, node) in [("c", "node-1"), ("d", "node-2")] {
+            m.apply_pod(watcher::Event::InitApply(
+                pod(name, Some(node), "1m").into(),
+            ));
+        }
+        m.apply_pod(watcher::Event::InitDone);
+        assert_eq!(on(&m, "node-1"), ["c"]);
+        assert_eq!(on(&m, "node-2"), ["d"]);
+        assert!(on(&m, "node-3").is_empty());
     }
 }

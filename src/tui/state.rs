@@ -2,13 +2,14 @@
 //! delivered, what is selected, and which popups are open. Only `update` changes it; the views
 //! only read it.
 
+use std::ops::{Bound, RangeBounds};
 use std::path::PathBuf;
 
 use k8s_openapi::jiff::Timestamp;
 
 use super::editor::Editor;
 use super::keymap::Mode;
-use super::model::{Model, ObjKey};
+use super::model::{Model, ObjKey, PodRow};
 use super::sequence::{Playback, Traces};
 use super::theme::Theme;
 use crate::scheduler::run::DecisionRecord;
@@ -290,15 +291,62 @@ impl State {
     }
 
     /// The pods the table lists: all, or those the filter matches.
-    pub fn listed(&self) -> impl Iterator<Item = (&ObjKey, &crate::tui::model::PodRow)> {
-        let filter = self.filter.to_lowercase();
-        self.model.pods.items.iter().filter(move |(k, _)| {
-            filter.is_empty() || format!("{}/{}", k.0, k.1).to_lowercase().contains(&filter)
-        })
+    pub fn listed(&self) -> impl DoubleEndedIterator<Item = (&ObjKey, &PodRow)> {
+        self.listed_in::<(Bound<&ObjKey>, Bound<&ObjKey>)>((Bound::Unbounded, Bound::Unbounded))
+    }
+
+    /// The listed pods whose keys are in `range`: a walk from a key, not from the first pod.
+    pub fn listed_in<'a, R: RangeBounds<ObjKey>>(
+        &'a self,
+        range: R,
+    ) -> impl DoubleEndedIterator<Item = (&'a ObjKey, &'a PodRow)> + 'a {
+        let mut filter = Filter::new(&self.filter);
+        self.model
+            .pods
+            .items
+            .range(range)
+            .filter(move |(k, _)| filter.matches(k))
+    }
+
+    /// Whether the filter lists the pod `key`.
+    pub fn lists(&self, key: &ObjKey) -> bool {
+        Filter::new(&self.filter).matches(key)
     }
 
     /// The store revision last seen (from the trace bus's commits).
     pub fn revision(&self) -> u64 {
         self.traces.max_rev
+    }
+}
+
+/// The `/` filter: a case-insensitive substring of `namespace/name`.
+struct Filter {
+    lower: String,
+    /// `namespace/name` of the key being matched (reused: no allocation per pod).
+    buf: String,
+}
+
+impl Filter {
+    fn new(filter: &str) -> Filter {
+        Filter {
+            lower: filter.to_lowercase(),
+            buf: String::new(),
+        }
+    }
+
+    fn matches(&mut self, (ns, name): &ObjKey) -> bool {
+        if self.lower.is_empty() {
+            return true;
+        }
+        self.buf.clear();
+        for part in [ns.as_str(), "/", name.as_str()] {
+            // Names are lowercase when the API validated them; others are lowered here.
+            if part.bytes().any(|b| b.is_ascii_uppercase()) || !part.is_ascii() {
+                self.buf.push_str(&part.to_lowercase());
+            } else {
+                self.buf.push_str(part);
+            }
+        }
+        self.buf.contains(&self.lower)
     }
 }

@@ -761,39 +761,43 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
 
 /// After the filter changed: the selection moves to the first listed pod if it is hidden.
 fn keep_selection_listed(state: &mut State) {
-    let listed: Vec<ObjKey> = state.listed().map(|(k, _)| k.clone()).collect();
-    if state.selected.as_ref().is_some_and(|k| listed.contains(k)) {
+    if state
+        .selected
+        .as_ref()
+        .is_some_and(|k| state.model.pods.items.contains_key(k) && state.lists(k))
+    {
         return;
     }
-    let first = listed.into_iter().next();
+    let first = state.listed().next().map(|(k, _)| k.clone());
     if first.is_some() {
         select(state, first, false);
     }
 }
 
+/// Moves the selection `delta` listed pods down (up when negative; `isize::MIN` and `MAX`: to
+/// the first and the last), stopping at the ends. A selected pod that is gone counts from
+/// where it was. Walks `delta` pods from the selection, not the whole list.
 fn move_selection(state: &mut State, delta: isize) {
-    let keys: Vec<ObjKey> = state.listed().map(|(k, _)| k.clone()).collect();
-    if keys.is_empty() {
-        return;
-    }
-    let len = keys.len();
-    // Where the selection is, or where it would be if its pod is gone.
-    let at = state.selected.as_ref().map_or(0, |k| {
-        keys.binary_search(k).unwrap_or_else(|insert_at| insert_at)
-    });
-    let present = state
-        .selected
-        .as_ref()
-        .is_some_and(|k| keys.binary_search(k).is_ok());
-    let target = match delta {
-        isize::MIN => 0,
-        isize::MAX => len - 1,
-        d if d > 0 && !present => (at + d.unsigned_abs() - 1).min(len - 1),
-        d if d > 0 => (at + d.unsigned_abs()).min(len - 1),
-        d => at.saturating_sub(d.unsigned_abs()),
+    use std::ops::Bound::{Excluded, Unbounded};
+    let steps = delta.unsigned_abs();
+    let target = match (delta, &state.selected) {
+        (isize::MIN, _) | (_, None) if delta <= 0 => state.listed().next(),
+        (isize::MAX, _) => state.listed().next_back(),
+        (_, None) => state.listed().take(steps).last(),
+        (_, Some(sel)) if delta > 0 => state
+            .listed_in((Excluded(sel), Unbounded))
+            .take(steps)
+            .last()
+            .or_else(|| state.listed().next_back()),
+        (_, Some(sel)) => state
+            .listed_in((Unbounded, Excluded(sel)))
+            .rev()
+            .take(steps)
+            .last()
+            .or_else(|| state.listed().next()),
     };
-    let key = keys.get(target).cloned();
-    if key != state.selected {
+    let key = target.map(|(k, _)| k.clone());
+    if key.is_some() && key != state.selected {
         select(state, key, false);
     }
 }
@@ -1079,6 +1083,60 @@ mod tests {
         assert_eq!(s.selected.as_ref().unwrap().1, "c");
         update(&mut s, Action::Command(Command::Top));
         assert_eq!(s.selected.as_ref().unwrap().1, "a");
+    }
+
+    #[test]
+    fn pages_stop_at_the_ends_and_moves_skip_what_the_filter_hides() {
+        let mut s = state();
+        let names: Vec<String> = (0..25).map(|i| format!("p{i:02}")).collect();
+        for n in &names {
+            update(
+                &mut s,
+                Action::Pod(Box::new(watcher::Event::Apply(pod(n).into()))),
+            );
+        }
+        let at = |s: &State| s.selected.as_ref().unwrap().1.clone();
+        update(&mut s, Action::Command(Command::PageDown));
+        assert_eq!(at(&s), names[PAGE]);
+        for _ in 0..5 {
+            update(&mut s, Action::Command(Command::PageDown));
+        }
+        assert_eq!(at(&s), "p24");
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(at(&s), "p24");
+        update(&mut s, Action::Command(Command::PageUp));
+        assert_eq!(at(&s), names[24 - PAGE]);
+        update(&mut s, Action::Command(Command::Bottom));
+        update(&mut s, Action::Command(Command::Up));
+        assert_eq!(at(&s), "p23");
+        for _ in 0..4 {
+            update(&mut s, Action::Command(Command::PageUp));
+        }
+        assert_eq!(at(&s), "p00");
+        update(&mut s, Action::Command(Command::Up));
+        assert_eq!(at(&s), "p00");
+        // Filtered to p1x: Down walks p10..p19 only, and a hidden selection counts from where
+        // it is.
+        s.filter = "P1".into();
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(at(&s), "p10");
+        update(&mut s, Action::Command(Command::PageDown));
+        assert_eq!(at(&s), "p19");
+        s.selected = Some(("default".into(), "p05".into()));
+        update(&mut s, Action::Command(Command::Up));
+        assert_eq!(at(&s), "p10", "nothing listed above p05: the first listed");
+        s.selected = Some(("default".into(), "p05".into()));
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(at(&s), "p10");
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(at(&s), "p11");
+        s.selected = Some(("default".into(), "p22".into()));
+        update(&mut s, Action::Command(Command::Down));
+        assert_eq!(at(&s), "p19", "past the end: the last listed");
+        update(&mut s, Action::Command(Command::Bottom));
+        assert_eq!(at(&s), "p19");
+        update(&mut s, Action::Command(Command::Top));
+        assert_eq!(at(&s), "p10");
     }
 
     #[test]

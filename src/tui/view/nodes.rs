@@ -188,16 +188,16 @@ fn node_box(f: &mut Frame, r: Rect, s: &State, node: &Node) {
 /// The node's pods as chips ` name ` in their status colour, as many as fit, then `+N`.
 fn chips(s: &State, node: &str, avail: usize) -> Line<'static> {
     let t = &s.theme;
-    let pods: Vec<_> = s.model.pods_on(node).collect();
-    if pods.is_empty() {
+    let count = s.model.pods_on_count(node);
+    if count == 0 {
         return Line::styled("no pods", t.muted());
     }
     let mut spans = Vec::new();
     let mut used = 0;
-    for (i, pod) in pods.iter().enumerate() {
+    for (i, pod) in s.model.pods_on(node).enumerate() {
         let name = pod.columns.name.as_str();
         let chip = format!(" {} ", fit(name, 12));
-        let more = pods.len() - i;
+        let more = count - i;
         let reserve = if more > 1 { 4 } else { 0 };
         if used + width(&chip) + 1 + reserve > avail {
             spans.push(Span::styled(format!("+{more}"), t.muted()));
