@@ -6,7 +6,8 @@
 //!
 //! To see what is live at the measurement: build with `--features system-allocator`, run under
 //! heaptrack with `KUBOX_PROFILE_EXIT=1` (the process exits right after measuring, so heaptrack
-//! reports everything still held as leaked, by call site).
+//! reports everything still held as leaked, by call site). `KUBOX_SMAPS=FILE` copies
+//! /proc/self/smaps there at the measurement, to see which mappings hold the RSS.
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -104,6 +105,9 @@ async fn measure() -> (u64, u64, u64, u64) {
     assert!(screen.text().contains("mem-"), "the pods are on screen");
     let with_tui = status_kib("VmRSS:");
     let peak = status_kib("VmHWM:");
+    if let Some(to) = std::env::var_os("KUBOX_SMAPS") {
+        std::fs::copy("/proc/self/smaps", to).unwrap();
+    }
     if std::env::var_os("KUBOX_PROFILE_EXIT").is_some() {
         println!("RSS {with_tui} KiB; exiting for the heap profiler");
         std::process::exit(0);

@@ -153,7 +153,7 @@ pub enum StartError {
 
 impl Cluster {
     pub async fn start(config: &Config) -> Result<Cluster, StartError> {
-        crate::return_freed_memory_promptly();
+        crate::keep_resident_memory_low();
         let trace = TraceBus::new(TRACE_RING);
         let store = Store::open(&config.data_dir, trace.clone())?;
         let api = ApiServer::new(store.clone(), trace.clone());
