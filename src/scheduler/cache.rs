@@ -28,7 +28,8 @@ pub struct Cache {
     nodes: BTreeMap<String, Arc<NodeInfo>>,
     /// Pods on a node that does not exist (yet), kept until it appears.
     orphans: HashMap<String, Vec<Arc<PodInfo>>>,
-    pod_node: HashMap<String, String>,
+    /// Each pod's node and its entry there (the same `Arc` as in the node's list).
+    pods: HashMap<String, (String, Arc<PodInfo>)>,
     /// Namespaces' labels, for inter-pod affinity's namespace selectors; shared with every
     /// snapshot until one changes.
     namespaces: Arc<HashMap<String, Labels>>,
@@ -118,6 +119,7 @@ impl Cache {
         let mut info = PodInfo::new(pod);
         info.labels = info.labels.take().map(|l| self.labels.intern(l));
         let info = Arc::new(info);
+        self.pods.insert(key, (node.to_string(), info.clone()));
         match self.nodes.get_mut(node) {
             Some(n) => {
                 self.domain_counts.pod_added(&info, n);
@@ -126,35 +128,29 @@ impl Cache {
             }
             None => self.orphans.entry(node.to_string()).or_default().push(info),
         }
-        self.pod_node.insert(key, node.to_string());
     }
 
     pub fn remove_pod(&mut self, key: &str) {
-        let Some(node) = self.pod_node.remove(key) else {
+        let Some((node, entry)) = self.pods.remove(key) else {
             return;
         };
         if let Some(n) = self.nodes.get_mut(&node) {
-            if let Some(info) = Arc::make_mut(n).take_pod(key) {
+            if let Some(info) = Arc::make_mut(n).take_entry(&entry) {
                 self.domain_counts.pod_removed(&info, n);
                 stamp(&mut self.generation, &mut self.recent, n);
             }
         } else if let Some(list) = self.orphans.get_mut(&node) {
-            list.retain(|p| p.key != key);
+            list.retain(|p| !Arc::ptr_eq(p, &entry));
         }
     }
 
     /// The pod as the cache has it: bound, or assumed (then not `bound`).
     pub fn pod(&self, key: &str) -> Option<&Arc<PodInfo>> {
-        let node = self.pod_node.get(key)?;
-        let pods = match self.nodes.get(node) {
-            Some(n) => &n.pods,
-            None => self.orphans.get(node)?,
-        };
-        pods.iter().find(|p| p.key == key)
+        self.pods.get(key).map(|(_, info)| info)
     }
 
     pub fn node_of(&self, key: &str) -> Option<&str> {
-        self.pod_node.get(key).map(String::as_str)
+        self.pods.get(key).map(|(node, _)| node.as_str())
     }
 
     pub fn node_count(&self) -> usize {

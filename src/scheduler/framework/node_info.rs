@@ -403,10 +403,25 @@ impl NodeInfo {
     /// Removes a pod by key and returns it.
     pub fn take_pod(&mut self, key: &str) -> Option<Arc<PodInfo>> {
         let i = self.pods.iter().position(|p| p.key == key)?;
+        Some(self.take_at(i))
+    }
+
+    /// Removes this very entry (the cache's own `Arc`, found by address rather than by
+    /// comparing keys) and returns it.
+    pub fn take_entry(&mut self, info: &Arc<PodInfo>) -> Option<Arc<PodInfo>> {
+        let i = self.pods.iter().position(|p| Arc::ptr_eq(p, info))?;
+        Some(self.take_at(i))
+    }
+
+    fn take_at(&mut self, i: usize) -> Arc<PodInfo> {
         let info = self.pods.swap_remove(i);
-        self.pods_with_affinity.retain(|p| p.key != key);
-        self.pods_with_required_anti_affinity
-            .retain(|p| p.key != key);
+        if info.has_affinity {
+            self.pods_with_affinity.retain(|p| !Arc::ptr_eq(p, &info));
+        }
+        if !info.affinity.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity
+                .retain(|p| !Arc::ptr_eq(p, &info));
+        }
         self.requested.sub(&info.requests);
         self.non_zero_requested.sub(&info.non_zero);
         // Ports are a set over all the pods: rebuilt only when the pod held any.
@@ -417,7 +432,7 @@ impl NodeInfo {
                 .flat_map(|p| p.host_ports.iter().cloned())
                 .collect();
         }
-        Some(info)
+        info
     }
 
     pub fn labels(&self) -> Option<&Labels> {
