@@ -3,8 +3,11 @@
 //! no component (scheduler cache, kubelet pod workers, the TUI's model) holds its decoded
 //! object: each keeps its own slim record and reads the pod from the API when it needs it.
 
+mod common;
+
 use std::time::Duration;
 
+use common::phase;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kubox::api::runtime::watcher;
@@ -19,13 +22,6 @@ fn pod(name: &str) -> Pod {
         "spec": {"containers": [{"name": "app", "image": "busybox"}]}
     }))
     .unwrap()
-}
-
-fn phase(p: &Pod) -> &str {
-    p.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

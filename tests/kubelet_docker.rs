@@ -21,6 +21,7 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, EventsOptionsBuilder, KillContainerOptionsBuilder,
     ListContainersOptionsBuilder,
 };
+use common::phase;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kubox::api::watch::WatchEvent;
@@ -253,13 +254,6 @@ fn shell_pod(name: &str, policy: &str, script: &str) -> serde_json::Value {
 fn shell_container(name: &str, script: &str) -> serde_json::Value {
     json!({"name": name, "image": TEST_IMAGE, "imagePullPolicy": "IfNotPresent",
         "command": ["sh", "-c", script]})
-}
-
-fn phase(p: &Pod) -> &str {
-    p.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("")
 }
 
 /// The status of container `name` (null until the kubelet wrote one).

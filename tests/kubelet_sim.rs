@@ -7,6 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::phase;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kubox::api::{Api, ApiServer, DeleteParams};
 use kubox::kubelet::backoff::BackoffConfig;
@@ -121,13 +122,6 @@ async fn until_within(
         "pod {name} never {what}: {}",
         serde_json::to_string_pretty(&now).unwrap()
     );
-}
-
-fn phase(p: &Pod) -> &str {
-    p.status
-        .as_ref()
-        .and_then(|s| s.phase.as_deref())
-        .unwrap_or("")
 }
 
 /// The first container's status (null until the kubelet wrote one).

@@ -3,8 +3,11 @@
 //! commit is let through, stays unbound until the scheduler is let go on, and is not Running
 //! until the kubelet's status write passes. Leaving step mode lets everything through.
 
+mod common;
+
 use std::time::Duration;
 
+use common::phase;
 use k8s_openapi::api::core::v1::Pod;
 use kubox::api::Api;
 use kubox::cluster::{Cluster, Config};
@@ -37,13 +40,6 @@ async fn next_held(cluster: &Cluster) -> Held {
 
 fn node_of(p: &Pod) -> Option<String> {
     p.spec.as_ref().and_then(|s| s.node_name.clone())
-}
-
-fn phase(p: &Pod) -> String {
-    p.status
-        .as_ref()
-        .and_then(|s| s.phase.clone())
-        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

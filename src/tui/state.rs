@@ -2,7 +2,7 @@
 //! delivered, what is selected, and which popups are open. Only `update` changes it; the views
 //! only read it.
 
-use std::ops::{Bound, RangeBounds};
+use std::ops::RangeBounds;
 use std::path::PathBuf;
 
 use k8s_openapi::jiff::Timestamp;
@@ -292,7 +292,7 @@ impl State {
 
     /// The pods the table lists: all, or those the filter matches.
     pub fn listed(&self) -> impl DoubleEndedIterator<Item = (&ObjKey, &PodRow)> {
-        self.listed_in::<(Bound<&ObjKey>, Bound<&ObjKey>)>((Bound::Unbounded, Bound::Unbounded))
+        self.listed_in(..)
     }
 
     /// The listed pods whose keys are in `range`: a walk from a key, not from the first pod.
@@ -308,9 +308,14 @@ impl State {
             .filter(move |(k, _)| filter.matches(k))
     }
 
-    /// Whether the filter lists the pod `key`.
-    pub fn lists(&self, key: &ObjKey) -> bool {
-        Filter::new(&self.filter).matches(key)
+    /// The selected pod, if it exists and the filter lists it.
+    pub fn selected_listed(&self) -> Option<(&ObjKey, &PodRow)> {
+        let key = self.selected.as_ref()?;
+        self.model
+            .pods
+            .items
+            .get_key_value(key)
+            .filter(|(k, _)| Filter::new(&self.filter).matches(k))
     }
 
     /// The store revision last seen (from the trace bus's commits).

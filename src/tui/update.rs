@@ -761,11 +761,7 @@ fn run_command_line(state: &mut State, line: &str) -> Option<Effect> {
 
 /// After the filter changed: the selection moves to the first listed pod if it is hidden.
 fn keep_selection_listed(state: &mut State) {
-    if state
-        .selected
-        .as_ref()
-        .is_some_and(|k| state.model.pods.items.contains_key(k) && state.lists(k))
-    {
+    if state.selected_listed().is_some() {
         return;
     }
     let first = state.listed().next().map(|(k, _)| k.clone());

@@ -147,3 +147,11 @@ pub fn event_lines(api: &kubox::api::ApiServer, name: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// The pod's phase, "" before it has one.
+pub fn phase(p: &k8s_openapi::api::core::v1::Pod) -> &str {
+    p.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or_default()
+}

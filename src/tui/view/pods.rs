@@ -142,11 +142,7 @@ fn window(s: &State, rows_h: usize) -> (Vec<(&ObjKey, &PodRow)>, Option<usize>) 
     if rows_h == 0 {
         return (Vec::new(), None);
     }
-    let selected = s
-        .selected
-        .as_ref()
-        .and_then(|k| s.model.pods.items.get_key_value(k))
-        .filter(|(k, _)| s.lists(k));
+    let selected = s.selected_listed();
     if let Some(sel) = selected {
         let mut above: Vec<_> = s
             .listed_in((Unbounded, Excluded(sel.0)))
